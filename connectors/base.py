@@ -1,0 +1,70 @@
+"""What every connector returns: the raw frame of one feed's extract, with provenance.
+
+A connector is a module with an ``Options`` model (its configuration, validated when the
+config loads) and ``fetch(feed, options, context) -> RawExtract``. It only reads: shaping
+into canonical records is the mapping stage's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+PROVENANCE_COLUMNS = ("_feed", "_source", "_row")
+
+
+class ConnectorOptions(BaseModel):
+    """Base for each connector's options: unknown keys are configuration mistakes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    as_of: dt.date | None = None
+    landing_dir: Path | None = None
+    archive_dir: Path | None = None
+
+
+@dataclass
+class RawExtract:
+    """One feed's extract as read: every source column as text, plus ``_feed``, ``_source``, ``_row``.
+
+    ``_row`` is the 1-based data row (the header is not counted), so that any later error can
+    name the exact record. ``commit`` (landing deliveries only) archives the verified file; the
+    caller runs it once the extract has also mapped cleanly, so nothing bad is archived as loaded.
+    """
+
+    feed: str
+    frame: pd.DataFrame
+    source: str
+    columns: list[str]
+    as_of: dt.date | None = None
+    sha256: str | None = None
+    manifest: dict | None = None
+    status: str = "new"  # new | already_loaded | redelivered
+    details: dict = field(default_factory=dict)
+    commit: Callable[[], Path | None] | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def with_provenance(frame: pd.DataFrame, feed: str, source: str, first_row: int = 1) -> pd.DataFrame:
+    """Add the provenance columns in place of any the source itself had."""
+    frame = frame.drop(columns=[c for c in PROVENANCE_COLUMNS if c in frame.columns])
+    frame.insert(0, "_row", pd.RangeIndex(first_row, first_row + len(frame)).to_numpy(dtype="int64"))
+    frame.insert(0, "_source", pd.Series(source, index=frame.index, dtype="str"))
+    frame.insert(0, "_feed", pd.Series(feed, index=frame.index, dtype="str"))
+    return frame.reset_index(drop=True)
+
+
+def as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as pandas ``str`` (missing stays NA): raw frames hold text only."""
+    return frame.astype({c: "str" for c in frame.columns})
