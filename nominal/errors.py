@@ -50,8 +50,10 @@ class FeedError(NominalError):
 
 
 class DeliveryIncomplete(FeedError):
-    def __init__(self, feed: str, message: str, **where):
-        super().__init__(feed, message, kind="incomplete", **where)
+    """Missing, partial or not matching its manifest: the source has not finished delivering."""
+
+    def __init__(self, feed: str, message: str, *, kind: str = "incomplete", **where):
+        super().__init__(feed, message, kind=kind, **where)
 
 
 class AlreadyLoaded(FeedError):

@@ -1,0 +1,241 @@
+"""The ``nominal`` command line. Verbs, flags and output files are a contract users script against.
+
+Exit codes: 0 success, 1 the data failed (a feed refused, a gate failed), 2 a usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nominal.errors import ConfigError, NominalError
+from nominal.logs import console, setup_logging
+
+app = typer.Typer(
+    name="nominal",
+    help="Records integration and data quality for police, probation and prison nominals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The published store.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+EXIT_DATA, EXIT_USAGE = 1, 2
+
+ConfigOpt = Annotated[
+    Optional[Path], typer.Option("--config", help="config file (default ./nominal.yaml, else the shipped one)")
+]
+LandingOpt = Annotated[Optional[Path], typer.Option("--landing", help="landing folder (overrides the config)")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="store URL (overrides config and NOMINAL_DB_URL)")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="more detail in the log")]
+
+
+def _as_of(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+AsOfOpt = Annotated[str, typer.Option("--as-of", help="the night to load, YYYY-MM-DD")]
+
+
+def _load(config_path: Path | None):
+    from nominal.config import load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red]: {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _db_url(config, db: str | None) -> str:
+    return db or config.db_url
+
+
+def _fail(exc: Exception, code: int = EXIT_DATA) -> typer.Exit:
+    console.print(f"[red]error[/red]: {exc}", highlight=False)
+    return typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+
+
+@app.command()
+def generate(
+    people: Annotated[int, typer.Option("--people", min=1, help="number of synthetic people")],
+    out: Annotated[Path, typer.Option("--out", help="output folder: landing/ and truth/ are written here")],
+    seed: Annotated[int, typer.Option("--seed", help="random seed: the same seed gives the same bytes")] = 1,
+    nights: Annotated[int, typer.Option("--nights", min=1, help="consecutive nightly deliveries")] = 1,
+    start_date: Annotated[Optional[str], typer.Option("--start-date", help="first night, YYYY-MM-DD")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write synthetic police, probation and prison deliveries (and their truth) for N people."""
+    setup_logging(verbose)
+    from nominal.synthetic import generate as run_generator
+
+    start = _as_of(start_date) if start_date else dt.date.today()
+    with _progress() as progress:
+        task = progress.add_task("generating", total=1.0)
+        report = run_generator(
+            people=people, seed=seed, out=out, nights=nights, start_date=start,
+            progress=lambda message, done: progress.update(task, description=message, completed=done),
+        )
+    console.print(json.dumps(report.as_dict(), indent=2, default=str), highlight=False)
+
+
+@app.command()
+def ingest(
+    as_of: AsOfOpt,
+    out: Annotated[Path, typer.Option("--out", help="output folder for <feed>.parquet, issues.parquet, summary.json")],
+    landing: LandingOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Pull, verify, archive and map every configured feed for one night."""
+    setup_logging(verbose)
+    night = _as_of(as_of)
+    cfg = _load(config)
+    summary = run_ingest(cfg, night, out, landing=landing, db=db)
+    _print_ingest_summary(summary)
+    if summary["status"] != "succeeded":
+        raise typer.Exit(EXIT_DATA)
+
+
+def run_ingest(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
+    from flows.ingest import ingest_night, run_status, write_outputs
+    from store import db as store_db
+    from store import writes
+
+    url = _db_url(cfg, db)
+    try:
+        engine = store_db.ensure_schema(url)
+    except NominalError as exc:
+        raise _fail(exc) from None
+    feeds = [f.name for f in cfg.enabled_feeds()]
+    run_id = writes.start_run(engine, "ingest", night, feeds)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("ingesting", total=len(feeds))
+
+            def done(result):
+                progress.update(task, advance=1, description=f"{result.feed}: {result.status}")
+                writes.record_delivery(
+                    engine, run_id, result.feed, night, result.source, result.sha256, result.rows_read,
+                    result.status if result.ok else "rejected", result.archive_path,
+                    (result.error or {}).get("text"),
+                )
+
+            results = ingest_night(cfg, night, landing, on_feed_done=done)
+        summary = write_outputs(results, out, night, run_id)
+    except BaseException as exc:
+        writes.finish_run(engine, run_id, "failed", {}, f"ingest stopped: {exc.__class__.__name__}")
+        raise
+    counts = {r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()} for r in results}
+    status = run_status(results)
+    failed = [f"{r.feed}: {r.error['text']}" for r in results if not r.ok]
+    writes.finish_run(engine, run_id, "succeeded" if status == "succeeded" else "failed", counts, "; ".join(failed) or None)
+    summary["out"] = str(out)
+    return summary
+
+
+def _print_ingest_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"ingest {summary['as_of']} (run {summary['run_id']})")
+    for column in ("feed", "status", "rows read", "rows mapped", "issues", "detail"):
+        table.add_column(column)
+    for feed, entry in summary["feeds"].items():
+        issues = ", ".join(f"{k} {v}" for k, v in entry["issues"].items()) or "0"
+        detail = (entry["error"] or {}).get("text") or entry.get("archive") or ""
+        style = "red" if entry["status"] == "failed" else None
+        table.add_row(feed, entry["status"], str(entry["rows_read"]), str(entry["rows_mapped"]), issues, detail, style=style)
+    console.print(table)
+    console.print(f"outputs in {summary.get('out')}", highlight=False)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo's files go")] = Path("nominal-demo"),
+    people: Annotated[int, typer.Option("--people", min=10)] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    start_date: Annotated[str, typer.Option("--start-date")] = "2026-11-23",
+    verbose: VerboseOpt = False,
+) -> None:
+    """Generate three nights of synthetic feeds and run the first night through ingest."""
+    setup_logging(verbose)
+    from nominal.config import load_config
+    from nominal.synthetic import generate as run_generator
+
+    start = _as_of(start_date)
+    if directory.exists():
+        shutil.rmtree(directory)  # the demo starts from nothing each time
+    directory.mkdir(parents=True)
+    console.print(f"[bold]1.[/bold] generating {people} synthetic people, three nights from {start} …")
+    report = run_generator(people=people, seed=seed, out=directory, nights=3, start_date=start)
+    for night, feeds in report.as_dict()["nights"].items():
+        console.print(f"   {night}: " + ", ".join(f"{feed} {info['rows']} rows" for feed, info in feeds.items()))
+    config_path = directory / "nominal.yaml"
+    config_path.write_text(_demo_config(), encoding="utf-8")
+    cfg = load_config(config_path)
+    console.print(f"[bold]2.[/bold] ingesting {start} (config {config_path}, store {cfg.db_url}) …")
+    summary = run_ingest(cfg, start, directory / "out" / start.isoformat(), landing=None, db=None)
+    _print_ingest_summary(summary)
+    console.print(f"landing: {cfg.landing_dir}\narchive: {cfg.archive_dir}\ntruth:   {directory / 'truth'}", highlight=False)
+
+
+def _demo_config() -> str:
+    from nominal.config import SHIPPED_CONFIG
+
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    return text.replace("url: sqlite:///nominal.db", "url: sqlite:///nominal-demo.db", 1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Create or migrate the store's tables to the latest schema."""
+    from store import db as store_db
+
+    url = db or _load(config).db_url
+    try:
+        store_db.upgrade(url)
+    except NominalError as exc:
+        raise _fail(exc) from None
+    console.print(f"store at {store_db.mask_url(url)} is up to date", highlight=False)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None) -> None:
+    """Print the configuration file in use (copy it to ./nominal.yaml to change it)."""
+    from nominal.config import default_config_path
+
+    path = config or default_config_path()
+    _load(path)
+    typer.echo(Path(path).read_text(encoding="utf-8"), nl=False)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the configuration, its mapping files and connector options."""
+    cfg = _load(config)
+    console.print(f"{cfg.source}: OK, feeds {', '.join(f.name for f in cfg.feeds)}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

@@ -1,0 +1,221 @@
+"""``nominal.yaml``: feeds, store, thresholds and schedule, validated on load.
+
+Every mistake is reported with the key that holds it (``feeds[0].conector: unknown key — did you
+mean 'connector'?``). Relative paths in a config file are relative to that file's folder; in the
+shipped default config they are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from nominal.errors import ConfigError
+
+SHIPPED_CONFIG = Path(__file__).with_name("default_config.yaml")
+LOCAL_CONFIG = Path("nominal.yaml")
+SHIPPED_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+SHIPPED_SUITES = Path(__file__).resolve().parent.parent / "expectations" / "suites"
+DB_URL_ENV = "NOMINAL_DB_URL"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Strict):
+    url: str = Field("sqlite:///nominal.db", description="SQLAlchemy URL; env NOMINAL_DB_URL overrides")
+
+
+class FeedConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short lower-case name, e.g. police")
+    connector: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    mapping: str = Field(description="mapping YAML: a path, or the name of one shipped in mappings/")
+    suite: str | None = Field(None, description="expectation suite: a path, or a name shipped in expectations/suites/")
+    enabled: bool = True
+
+    @field_validator("connector")
+    @classmethod
+    def _known_connector(cls, value: str) -> str:
+        from connectors import CONNECTORS
+
+        if value not in CONNECTORS:
+            raise ValueError(f"unknown connector {value!r}; one of {', '.join(CONNECTORS)}")
+        return value
+
+
+class Thresholds(_Strict):
+    row_drop_max: float = Field(0.20, ge=0, le=1, description="largest fall in a feed's rows against its recent runs")
+    error_rate_max: float = Field(0.10, ge=0, le=1, description="largest share of a feed's records with errors")
+
+
+class ScheduleConfig(_Strict):
+    cron: str = "30 1 * * *"
+    timezone: str = "Europe/London"
+
+
+class Config(_Strict):
+    landing: str = Field("landing", description="folder where deliveries arrive: <landing>/<feed>/<date>/")
+    archive: str = Field("archive", description="folder of read-only copies of every loaded extract")
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    feeds: list[FeedConfig]
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+
+    # Set by load_config: where relative paths start, and where the file came from.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    source: Path | None = Field(None, exclude=True)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_names(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        names = [f.name for f in feeds]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"feed names must be unique; repeated: {', '.join(repeated)}")
+        if not feeds:
+            raise ValueError("at least one feed is needed")
+        return feeds
+
+    def path(self, value: str | os.PathLike) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.path(self.landing)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.path(self.archive)
+
+    @property
+    def db_url(self) -> str:
+        return os.environ.get(DB_URL_ENV) or self.store.url
+
+    def enabled_feeds(self) -> list[FeedConfig]:
+        return [f for f in self.feeds if f.enabled]
+
+    def feed(self, name: str) -> FeedConfig:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise ConfigError(f"no feed named {name!r} in {self.source or 'the config'}")
+
+    def resource(self, value: str, shipped: Path) -> Path:
+        """A mapping or suite file: a path relative to the config, else one shipped with nominal."""
+        candidate = self.path(value)
+        if candidate.is_file():
+            return candidate
+        for name in (value, f"{value}.yaml", f"{value}.json"):
+            if (shipped / name).is_file():
+                return shipped / name
+        return candidate
+
+    def mapping_path(self, feed: FeedConfig) -> Path:
+        return self.resource(feed.mapping, SHIPPED_MAPPINGS)
+
+    def suite_path(self, feed: FeedConfig) -> Path | None:
+        return self.resource(feed.suite, SHIPPED_SUITES) if feed.suite else None
+
+
+def default_config_path() -> Path:
+    return LOCAL_CONFIG if LOCAL_CONFIG.is_file() else SHIPPED_CONFIG
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate a config file (default ./nominal.yaml, else the shipped one)."""
+    path = Path(path) if path else default_config_path()
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    base_dir = Path.cwd() if path.resolve() == SHIPPED_CONFIG.resolve() else path.resolve().parent
+    try:
+        config = Config.model_validate({**raw, "base_dir": base_dir, "source": path})
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, Config)) from None
+    problems = _check_feeds(config)
+    if problems:
+        raise ConfigError(f"{path}:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _check_feeds(config: Config) -> list[str]:
+    """Connector options and mapping files are validated now, not halfway through a night."""
+    from connectors import connector
+    from mappings.spec import load_mapping
+
+    problems = []
+    for i, feed in enumerate(config.feeds):
+        options_model = connector(feed.connector).Options
+        try:
+            options_model.model_validate(feed.options)
+        except ValidationError as exc:
+            problems += _problems(exc, options_model, prefix=f"feeds[{i}].options")
+        mapping = config.mapping_path(feed)
+        try:
+            load_mapping(mapping)
+        except ConfigError as exc:
+            problems.append(f"feeds[{i}].mapping: {exc}")
+        suite = config.suite_path(feed)
+        if suite is not None and not suite.is_file():
+            problems.append(f"feeds[{i}].suite: {suite} not found")
+    return problems
+
+
+def _describe(path: Path, exc: ValidationError, model: type[BaseModel]) -> str:
+    return f"{path}:\n  " + "\n  ".join(_problems(exc, model))
+
+
+def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
+    lines = []
+    for error in exc.errors():
+        loc = _format_loc(error["loc"], prefix)
+        if error["type"] == "extra_forbidden":
+            key = str(error["loc"][-1])
+            known = _known_keys(model, error["loc"][:-1])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" — did you mean {close[0]!r}?" if close else (f" (known: {', '.join(known)})" if known else "")
+            lines.append(f"{loc}: unknown key{hint}")
+        elif error["type"] == "missing":
+            lines.append(f"{loc}: required key is missing")
+        else:
+            lines.append(f"{loc}: {error['msg']}")
+    return lines
+
+
+def _format_loc(loc: tuple, prefix: str) -> str:
+    text = prefix
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed where an unknown one was found, for a did-you-mean hint."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return [name for name, f in current.model_fields.items() if not f.exclude]
