@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from nominal import canonical
+from nominal import canonical, text
 from nominal.errors import FeedError
 from nominal.masking import mask_series
 
@@ -103,7 +103,7 @@ def map_records(
 
 
 def _require_pattern(parsed: Parsed, pattern: str) -> Parsed:
-    matches = parsed.values.str.fullmatch(pattern).fillna(True).astype(bool)
+    matches = text.fullmatch(parsed.values, pattern) | parsed.values.isna()
     reason = parsed.reason.mask(~matches & parsed.reason.isna(), "not in the expected form")
     return Parsed(parsed.values.where(matches), reason, parsed.raw)
 
@@ -133,7 +133,7 @@ def _issues(reason: pd.Series, values: pd.Series, name: str, spec: FieldSpec, ki
     if mask_kind:
         masked = mask_series(shown, mask_kind)
     else:  # codes and numbers: show short plain codes, mask anything that could be free text
-        safe = shown.str.fullmatch(_SAFE_CODE).fillna(False).astype(bool)
+        safe = text.fullmatch(shown, _SAFE_CODE)
         masked = shown.where(safe, mask_series(shown, "text"))
     return pd.DataFrame(
         {"field": name, "column": ",".join(spec.columns), "value": masked, "reason": reason[failed], "kind": kind},

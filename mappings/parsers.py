@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from nominal import identifiers
+from nominal import identifiers, text
 
 from .spec import FieldSpec
 
@@ -41,7 +41,7 @@ def blank_to_na(values: pd.Series) -> pd.Series:
 
 
 def collapse_spaces(values: pd.Series) -> pd.Series:
-    return values.str.replace(r"\s+", " ", regex=True)
+    return text.replace(values, r"\s+", " ")
 
 
 _NORMALISERS: dict[str, Callable[[pd.Series], pd.Series]] = {
@@ -50,8 +50,8 @@ _NORMALISERS: dict[str, Callable[[pd.Series], pd.Series]] = {
     "lower": lambda s: s.str.lower(),
     "title": lambda s: s.str.title(),
     "collapse_spaces": collapse_spaces,
-    "remove_spaces": lambda s: s.str.replace(r"\s+", "", regex=True),
-    "strip_punctuation": lambda s: s.str.replace(r"[^\w\s'\-/]", "", regex=True),
+    "remove_spaces": lambda s: text.replace(s, r"\s+", ""),
+    "strip_punctuation": lambda s: text.replace(s, r"[^\w\s'\-/]", ""),
 }
 
 
@@ -66,9 +66,9 @@ def parse_text(values: pd.Series, spec: FieldSpec, context: ParseContext) -> Par
 
 
 def normalise_name(values: pd.Series) -> pd.Series:
-    values = collapse_spaces(values).str.upper()
-    values = values.str.replace("[\u2019\u2018`´]", "'", regex=True)
-    values = values.str.replace(r"\s*-\s*", "-", regex=True).str.replace(r"\bO\s*'\s*", "O'", regex=True)
+    values = text.upper(collapse_spaces(values))
+    values = text.replace(values, "[\u2019\u2018`\u00b4]", "'")
+    values = text.replace(text.replace(values, r"\s*-\s*", "-"), r"\bO\s*'\s*", "O'")
     return blank_to_na(values)
 
 
@@ -77,7 +77,7 @@ def parse_name(values: pd.Series, spec: FieldSpec, context: ParseContext) -> Par
 
 
 def parse_key(values: pd.Series, spec: FieldSpec, context: ParseContext) -> Parsed:
-    return Parsed(blank_to_na(values.str.replace(r"\s+", "", regex=True).str.upper()), _no_reason(values.index))
+    return Parsed(text.squeeze(values), _no_reason(values.index))
 
 
 def parse_full_name(values: pd.Series, spec: FieldSpec, context: ParseContext) -> Parsed:

@@ -163,7 +163,7 @@ def _print_ingest_summary(summary: dict) -> None:
         table.add_column(column)
     for feed, entry in summary["feeds"].items():
         issues = ", ".join(f"{k} {v}" for k, v in entry["issues"].items()) or "0"
-        detail = (entry["error"] or {}).get("text") or entry.get("archive") or ""
+        detail = (entry["error"] or {}).get("text") or ("archived" if entry.get("archive") else "")
         style = "red" if entry["status"] == "failed" else None
         table.add_row(feed, entry["status"], str(entry["rows_read"]), str(entry["rows_mapped"]), issues, detail, style=style)
     console.print(table)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nominal.text import extract, fullmatch, squeeze, to_int
+
 CHECK_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"  # 23 letters, I O S left out; index 0 is Z
 _ALPHABET_ARRAY = np.array(list(CHECK_ALPHABET))
 
@@ -50,12 +52,6 @@ def sf_check_letter(year: int, serial_as_written: str) -> str:
     return CHECK_ALPHABET[int(f"{year % 100:02d}{serial_as_written}") % 23]
 
 
-def _squeeze(raw: pd.Series) -> pd.Series:
-    """Upper case with all whitespace removed; blank becomes NA."""
-    s = raw.astype("str").str.replace(r"\s+", "", regex=True).str.upper()
-    return s.where(s.str.len() > 0)
-
-
 def _empty_like(raw: pd.Series) -> pd.Series:
     return pd.Series(pd.NA, index=raw.index, dtype="str")
 
@@ -69,7 +65,7 @@ def _result(present: pd.Series, canonical: pd.Series, reason: pd.Series) -> Iden
 def normalise_pnc_id(raw: pd.Series, current_year: int | None = None) -> IdentifierResult:
     """PNC IDs to ``YYYY/NNNNNNNC``; short, slash-less and lower-case forms accepted."""
     current_year = current_year or dt.date.today().year
-    s = _squeeze(raw)
+    s = squeeze(raw)
     canonical, reason = _empty_like(raw), _empty_like(raw)
     patterns = [
         r"(?P<year>\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])",
@@ -79,14 +75,14 @@ def normalise_pnc_id(raw: pd.Series, current_year: int | None = None) -> Identif
     ]
     todo = s.notna()
     for pattern in patterns:
-        parts = s[todo].str.extract(f"^{pattern}$").dropna()
+        parts = extract(s[todo], pattern)
         if parts.empty:
             continue
-        year = parts["year"].astype("int64")
+        year = to_int(parts["year"])
         short = parts["year"].str.len() == 2
         year = year.mask(short & (year <= current_year % 100), 2000 + year)
         year = year.mask(short & (year < 100), 1900 + year)
-        serial = parts["serial"].astype("int64")
+        serial = to_int(parts["serial"])
         expected = check_letters((year % 100).to_numpy() * 10**7 + serial.to_numpy())
         future = (year > current_year) | (year < 1900)
         bad_check = parts["check"].to_numpy() != expected
@@ -101,21 +97,21 @@ def normalise_pnc_id(raw: pd.Series, current_year: int | None = None) -> Identif
 
 def normalise_cro_number(raw: pd.Series) -> IdentifierResult:
     """CRO numbers: standard ``NNNNNN/YYC`` (serial padded to 6) or SF ``SFYY/NNNNNNC`` (as written)."""
-    s = _squeeze(raw)
+    s = squeeze(raw)
     canonical, reason = _empty_like(raw), _empty_like(raw)
 
-    standard = s.str.extract(r"^(?P<serial>\d{1,6})/(?P<year>\d{2})(?P<check>[A-Z])$").dropna()
+    standard = extract(s, r"(?P<serial>\d{1,6})/(?P<year>\d{2})(?P<check>[A-Z])")
     if not standard.empty:
         serial6 = standard["serial"].str.zfill(6)
-        digits = (standard["year"] + serial6).astype("int64").to_numpy()
+        digits = to_int(standard["year"] + serial6).to_numpy()
         ok = standard["check"].to_numpy() == check_letters(digits)
         formatted = serial6 + "/" + standard["year"] + standard["check"]
         canonical.loc[standard.index[ok]] = formatted[ok]
         reason.loc[standard.index[~ok]] = REASON_CHECK
 
-    sf = s.str.extract(r"^SF(?P<year>\d{2})/?(?P<serial>\d{1,6})(?P<check>[A-Z])$").dropna()
+    sf = extract(s, r"SF(?P<year>\d{2})/?(?P<serial>\d{1,6})(?P<check>[A-Z])")
     if not sf.empty:
-        digits = (sf["year"] + sf["serial"]).astype("int64").to_numpy()
+        digits = to_int(sf["year"] + sf["serial"]).to_numpy()
         ok = sf["check"].to_numpy() == check_letters(digits)
         formatted = "SF" + sf["year"] + "/" + sf["serial"] + sf["check"]
         canonical.loc[sf.index[ok]] = formatted[ok]
@@ -124,8 +120,8 @@ def normalise_cro_number(raw: pd.Series) -> IdentifierResult:
 
 
 def _normalise_format(raw: pd.Series, pattern: str) -> IdentifierResult:
-    s = _squeeze(raw)
-    ok = s.str.fullmatch(pattern).fillna(False).astype(bool)
+    s = squeeze(raw)
+    ok = fullmatch(s, pattern)
     return _result(s.notna(), s.where(ok), _empty_like(raw))
 
 
@@ -142,8 +138,8 @@ def normalise_booking_no(raw: pd.Series) -> IdentifierResult:
 
 
 def normalise_ni_number(raw: pd.Series) -> IdentifierResult:
-    s = _squeeze(raw)
-    shaped = s.str.fullmatch(r"[A-Z]{2}\d{6}[A-D]").fillna(False).astype(bool)
+    s = squeeze(raw)
+    shaped = fullmatch(s, r"[A-Z]{2}\d{6}[A-D]")
     prefix = s.str.slice(0, 2)
     bad_prefix = (
         prefix.str.slice(0, 1).isin(_NI_BAD_FIRST)
@@ -159,9 +155,9 @@ _POSTCODE = r"(?P<outward>GIR|[A-Z]{1,2}\d[A-Z\d]?)(?P<inward>\d[A-Z]{2})"
 
 def normalise_postcode(raw: pd.Series) -> IdentifierResult:
     """UK postcodes to ``OUTWARD INWARD`` (one space, upper case)."""
-    s = _squeeze(raw)
-    parts = s.str.extract(f"^{_POSTCODE}$")
-    canonical = (parts["outward"] + " " + parts["inward"]).astype("str")
+    s = squeeze(raw)
+    parts = extract(s, _POSTCODE)
+    canonical = (parts["outward"] + " " + parts["inward"]).reindex(s.index).astype("str")
     return _result(s.notna(), canonical, _empty_like(raw))
 
 
