@@ -8,6 +8,9 @@ into canonical records is the mapping stage's job.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,7 +18,12 @@ from typing import Callable
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from nominal.errors import FeedError
+
 PROVENANCE_COLUMNS = ("_feed", "_source", "_row")
+DATE_PLACEHOLDERS = frozenset({"date", "as_of"})
+ENV_PREFIX = "env:"  # a configured secret given as env:VARNAME is read from the environment
+MASK = "***"
 
 
 class ConnectorOptions(BaseModel):
@@ -68,3 +76,43 @@ def with_provenance(frame: pd.DataFrame, feed: str, source: str, first_row: int 
 def as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as pandas ``str`` (missing stays NA): raw frames hold text only."""
     return frame.astype({c: "str" for c in frame.columns})
+
+
+def check_date_placeholders(template: str) -> None:
+    """Refuse (at configuration time) any placeholder but ``{date}`` / ``{as_of}``."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:  # unbalanced braces
+        raise ValueError(f"bad placeholder: {exc} (write {{{{ and }}}} for literal braces)") from None
+    unknown = sorted(set(fields) - DATE_PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}}: only {{date}} and {{as_of}} (e.g. {{date:%Y%m%d}})"
+        )
+
+
+def fill_date_placeholders(feed: str, template: str, as_of: dt.date | None) -> str:
+    if "{" not in template:
+        return template
+    if as_of is None and any(name for _, name, _, _ in string.Formatter().parse(template)):
+        raise FeedError(feed, "the configuration has a {date} placeholder but the run has no as-of date", kind="config")
+    return template.format(date=as_of, as_of=as_of)
+
+
+def from_env(feed: str, value: str, what: str, source: str | None = None) -> str:
+    """A configured value, or the environment variable it names as ``env:VARNAME``."""
+    if not value.startswith(ENV_PREFIX):
+        return value
+    variable = value[len(ENV_PREFIX) :]
+    resolved = os.environ.get(variable, "")
+    if not resolved:
+        raise FeedError(feed, f"environment variable {variable} ({what}) is not set", source=source, kind="config")
+    return resolved
+
+
+def scrub(text: str, secrets: Sequence[str], min_chars: int = 1) -> str:
+    """Mask every secret in a message, longest first, and each word of a multi-word one (``Bearer <token>``)."""
+    pieces = {piece for secret in secrets for piece in (secret, *secret.split()) if len(piece) >= min_chars}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, MASK)
+    return text

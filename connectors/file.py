@@ -9,10 +9,8 @@ manifest and archiving it are the landing connector's job, not this one's.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import hashlib
 import json
-import string
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +21,7 @@ from pydantic import field_validator, model_validator
 
 from nominal.errors import FeedError
 
-from .base import ConnectorOptions, FetchContext, RawExtract, as_text_frame, with_provenance
+from .base import ConnectorOptions, FetchContext, RawExtract, as_text_frame, check_date_placeholders, fill_date_placeholders, with_provenance
 from .delimited import TextFormat, parse_delimited
 
 Format = Literal["csv", "psv", "tsv", "parquet"]
@@ -41,7 +39,6 @@ DELIMITER_BY_FORMAT = {"csv": ",", "psv": "|", "tsv": "\t"}
 
 # Placeholders a path (or an HTTP parameter) may hold, both meaning the run's as-of date:
 # ``{date:%Y%m%d}`` → 20240131, ``{as_of}`` → 2024-01-31.
-DATE_PLACEHOLDERS = frozenset({"date", "as_of"})
 
 
 class Options(ConnectorOptions):
@@ -130,27 +127,6 @@ def resolve_path(feed: str, template: str, context: FetchContext) -> Path:
     return path
 
 
-def check_date_placeholders(template: str) -> None:
-    """Refuse (at configuration time) any placeholder but ``{date}`` / ``{as_of}``."""
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as exc:  # unbalanced braces
-        raise ValueError(f"bad placeholder: {exc} (write {{{{ and }}}} for literal braces)") from None
-    unknown = sorted(set(fields) - DATE_PLACEHOLDERS)
-    if unknown:
-        raise ValueError(
-            f"unknown placeholder {{{unknown[0]}}}: only {{date}} and {{as_of}} (e.g. {{date:%Y%m%d}})"
-        )
-
-
-def fill_date_placeholders(feed: str, template: str, as_of: dt.date | None) -> str:
-    if "{" not in template:
-        return template
-    if as_of is None and any(name for _, name, _, _ in string.Formatter().parse(template)):
-        raise FeedError(feed, "the configuration has a {date} placeholder but the run has no as-of date", kind="config")
-    return template.format(date=as_of, as_of=as_of)
-
-
 def _format_from_extension(path: str) -> Format:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMAT_BY_EXTENSION:
@@ -205,4 +181,4 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return pa.chunked_array([pa.array(values, pa.string())])
 
 
-__all__ = ["Options", "fetch", "check_date_placeholders", "fill_date_placeholders", "resolve_path"]
+__all__ = ["Options", "fetch", "resolve_path"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
@@ -40,8 +39,16 @@ from pydantic import (
 
 from nominal.errors import FeedError, SourceUnavailable
 
-from .base import ConnectorOptions, FetchContext, RawExtract, with_provenance
-from .file import check_date_placeholders, fill_date_placeholders
+from .base import (
+    ConnectorOptions,
+    FetchContext,
+    RawExtract,
+    check_date_placeholders,
+    fill_date_placeholders,
+    from_env,
+    scrub,
+    with_provenance,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_RETRIES = 3
@@ -51,8 +58,6 @@ MAX_BACKOFF_SECONDS = 60.0
 # A Retry-After longer than this is not waited for: the nightly flow retries the whole feed later.
 MAX_RETRY_AFTER_SECONDS = 120.0
 TOO_MANY_REQUESTS = 429
-ENV_PREFIX = "env:"
-MASK = "***"
 USER_AGENT = "nominal-connector/1"
 # Header values are masked in messages (they are usually credentials), except these.
 PUBLIC_HEADERS = frozenset({"accept", "accept-language", "content-type", "user-agent"})
@@ -126,9 +131,9 @@ def fetch(feed: str, options: Options, context: FetchContext) -> RawExtract:
             for pages, page in iterate_pages(client, paginator, params, options.items_path, options.max_pages):
                 records.extend(page)
     except ApiUnavailable as exc:
-        raise SourceUnavailable(feed, _scrub(str(exc), secrets), source=source) from None
+        raise SourceUnavailable(feed, scrub(str(exc), secrets, MIN_SECRET_CHARS), source=source) from None
     except ApiError as exc:
-        raise FeedError(feed, _scrub(str(exc), secrets), source=source, kind=exc.kind) from None
+        raise FeedError(feed, scrub(str(exc), secrets, MIN_SECRET_CHARS), source=source, kind=exc.kind) from None
 
     frame, columns = records_frame(records)
     return RawExtract(
@@ -432,24 +437,8 @@ def _url_secrets(url: str) -> list[str]:
 def _resolve_headers(feed: str, headers: Mapping[str, SecretStr], source: str) -> dict[str, str]:
     resolved = {}
     for name, secret in headers.items():
-        value = secret.get_secret_value()
-        if value.startswith(ENV_PREFIX):
-            variable = value[len(ENV_PREFIX) :]
-            value = os.environ.get(variable, "")
-            if not value:
-                raise FeedError(
-                    feed, f"environment variable {variable} (header {name}) is not set", source=source, kind="config"
-                )
-        resolved[name] = value
+        resolved[name] = from_env(feed, secret.get_secret_value(), f"header {name}", source)
     return resolved
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    """Mask every secret, and each word of a multi-word one (``Bearer <token>``), in a message."""
-    pieces = {piece for secret in secrets for piece in (secret, *secret.split()) if len(piece) >= MIN_SECRET_CHARS}
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, MASK)
-    return text
 
 
 __all__ = [

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -27,13 +26,11 @@ from sqlalchemy.pool import NullPool
 
 from nominal.errors import FeedError, SourceUnavailable
 
-from .base import ConnectorOptions, FetchContext, RawExtract, with_provenance
+from .base import ENV_PREFIX, MASK, ConnectorOptions, FetchContext, RawExtract, from_env, scrub, with_provenance
 
 DEFAULT_CHUNK_SIZE = 50_000
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 30
-ENV_PREFIX = "env:"
 AS_OF_PARAMETER = "as_of"
-MASK = "***"
 # Query-string keys of a URL that carry secrets (e.g. ``?sslpassword=…``), masked like the password.
 SECRET_QUERY_WORDS = ("password", "secret", "token", "key")
 # Failures that mean "fix the configuration", not "try again later" (so not retried): SQLSTATE
@@ -165,7 +162,7 @@ def _classify(
 ) -> FeedError:
     """Connection refused or lost → SourceUnavailable (retried); a mistake in query or config → FeedError."""
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    reason = _scrub(_first_line(exc.orig), secrets)
+    reason = scrub(_first_line(exc.orig), secrets)
     refused_login = connecting and any(phrase in reason for phrase in REFUSED_LOGIN_PHRASES)
     if sqlstate[:2] in CONFIG_SQLSTATE_CLASSES or refused_login:
         return FeedError(feed, f"cannot log in or open the database: {reason}", source=source, kind="config")
@@ -255,12 +252,7 @@ _CONVERTERS = {
 
 
 def resolve_url(feed: str, options: Options) -> URL:
-    raw = options.url.get_secret_value()
-    if raw.startswith(ENV_PREFIX):
-        name = raw[len(ENV_PREFIX) :]
-        raw = os.environ.get(name, "")
-        if not raw:
-            raise FeedError(feed, f"environment variable {name} (the database URL) is not set", kind="config")
+    raw = from_env(feed, options.url.get_secret_value(), "the database URL")
     try:
         return sa.make_url(raw)
     except sa.exc.ArgumentError:
@@ -283,12 +275,6 @@ def _secrets_of(url: URL) -> list[str]:
         if _is_secret_key(key):
             secrets.extend([value] if isinstance(value, str) else value)
     return [str(s) for s in secrets if s]
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
 
 
 def _first_line(exc: BaseException) -> str:

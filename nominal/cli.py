@@ -180,7 +180,7 @@ def demo(
 ) -> None:
     """Generate three nights of synthetic feeds and run the first night through ingest."""
     setup_logging(verbose)
-    from nominal.config import load_config
+    from nominal.config import SHIPPED_CONFIG, load_config
     from nominal.synthetic import generate as run_generator
 
     start = _as_of(start_date)
@@ -191,8 +191,8 @@ def demo(
     report = run_generator(people=people, seed=seed, out=directory, nights=3, start_date=start)
     for night, feeds in report.as_dict()["nights"].items():
         console.print(f"   {night}: " + ", ".join(f"{feed} {info['rows']} rows" for feed, info in feeds.items()))
-    config_path = directory / "nominal.yaml"
-    config_path.write_text(_demo_config(), encoding="utf-8")
+    config_path = directory / "nominal.yaml"  # the shipped config: its relative paths now mean the demo folder
+    config_path.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config(config_path)
     console.print(f"[bold]2.[/bold] ingesting {start} (config {config_path}, store {cfg.db_url}) …")
     summary = run_ingest(cfg, start, directory / "out" / start.isoformat(), landing=None, db=None)
@@ -200,11 +200,12 @@ def demo(
     console.print(f"landing: {cfg.landing_dir}\narchive: {cfg.archive_dir}\ntruth:   {directory / 'truth'}", highlight=False)
 
 
-def _demo_config() -> str:
-    from nominal.config import SHIPPED_CONFIG
+@app.command()
+def schema() -> None:
+    """Print the canonical person record that passes between the stages."""
+    from nominal.canonical import schema_markdown
 
-    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
-    return text.replace("url: sqlite:///nominal.db", "url: sqlite:///nominal-demo.db", 1)
+    typer.echo(schema_markdown())
 
 
 @db_app.command("upgrade")

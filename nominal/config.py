@@ -97,7 +97,12 @@ class Config(_Strict):
 
     @property
     def db_url(self) -> str:
-        return os.environ.get(DB_URL_ENV) or self.store.url
+        """The store URL: env NOMINAL_DB_URL, else the config's; a relative SQLite file is beside the config."""
+        url = os.environ.get(DB_URL_ENV) or self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix):]))
+        return url
 
     def enabled_feeds(self) -> list[FeedConfig]:
         return [f for f in self.feeds if f.enabled]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from nominal.cli import app
 from store.db import ensure_schema
 from store.models import Delivery, Run
-from tests.deliveries import EXAMPLE_NIGHT, copy_examples, write_delivery
+from tests.deliveries import EXAMPLE_NIGHT, copy_examples
 
 runner = CliRunner()
 NIGHT = EXAMPLE_NIGHT.isoformat()
@@ -153,3 +153,21 @@ def test_no_personal_data_in_output_or_log(tmp_path, landing):
     result = ingest(tmp_path, db, "--config", config_file(tmp_path), "--landing", str(landing))
     for personal in ("FOSTER", "KENNEDY", "2014/0386693F", "1996"):
         assert personal not in result.output
+
+
+def test_generate_command_writes_deliveries_and_truth(tmp_path):
+    result = runner.invoke(app, ["generate", "--people", "150", "--seed", "3", "--out", str(tmp_path), "--nights", "2", "--start-date", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    for night in ("2026-11-23", "2026-11-24"):
+        assert (tmp_path / "landing" / "police" / night / "manifest.json").is_file()
+        assert (tmp_path / "truth" / night / "records.csv").is_file()
+
+
+def test_demo_generates_three_nights_and_ingests_the_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "--people", "300", "--dir", "demo"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "demo" / "landing" / "prison").iterdir()) == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    summary = json.loads((tmp_path / "demo" / "out" / "2026-11-23" / "summary.json").read_text())
+    assert summary["status"] == "succeeded"
+    assert (tmp_path / "demo" / "nominal.db").is_file()  # the store sits beside the demo's config

@@ -137,7 +137,7 @@ def test_identifiers_are_canonical_with_the_raw_value_kept_and_invalid_ones_repo
     assert values(result, "pnc_id") == ["2001/0171310W", None, None]
     assert values(result, "pnc_id_raw") == ["01/171310W", "2001/0171310X", None]
     assert values(result, "ni_number") == ["HB108840B", None, None]
-    assert issues(result) == [(2, "pnc_id", "PNC ID fails check letter"), (3, "ni_number", "ni number prefix not allocated")]
+    assert issues(result) == [(2, "pnc_id", "PNC ID fails check letter"), (3, "ni_number", "NI number prefix not allocated")]
     assert result.issues.loc[0, "value"] == "20**/*****10X"
 
 
