@@ -38,6 +38,7 @@ class FeedIngest:
     source: str | None = None
     sha256: str | None = None
     rows_read: int = 0
+    columns: list[str] = field(default_factory=list)  # the source's columns, in order
     unexpected_columns: list[str] = field(default_factory=list)
     archive_path: str | None = None
     error: dict | None = None
@@ -105,6 +106,7 @@ def ingest_feed(config: Config, feed: FeedConfig, context: FetchContext, *, rais
         source=raw.source,
         sha256=raw.sha256,
         rows_read=raw.rows,
+        columns=list(raw.columns),
         unexpected_columns=mapped.unexpected_columns,
         archive_path=str(archived) if archived else None,
         details=raw.details,
@@ -167,3 +169,19 @@ def run_status(results: list[FeedIngest]) -> str:
     if all(r.ok for r in results):
         return "succeeded"
     return "failed" if not any(r.ok for r in results) else "partial"
+
+
+def record_deliveries(engine, run_id: int, as_of: dt.date, results: list[FeedIngest]) -> None:
+    """One ``deliveries`` row per feed offered tonight, loaded or refused."""
+    from store import writes
+
+    for r in results:
+        writes.record_delivery(
+            engine, run_id, r.feed, as_of, r.source, r.sha256, r.rows_read,
+            r.status if r.ok else "rejected", r.archive_path, (r.error or {}).get("text"),
+            columns=r.columns or None,
+        )
+
+
+def ingest_counts(results: list[FeedIngest]) -> dict:
+    return {r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()} for r in results}

@@ -75,7 +75,7 @@ def map_records(
         if field_spec.pattern is not None:
             parsed = _require_pattern(parsed, field_spec.pattern)
         out[name] = parsed.values
-        if parsed.raw is not None and name in canonical.IDENTIFIERS:
+        if parsed.raw is not None and name in canonical.RAW_KEPT:
             out[f"{name}_raw"] = parsed.raw
         problems.append(_issues(parsed.reason, values, name, field_spec, kind="unparseable"))
         if field_spec.max_length:

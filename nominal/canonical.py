@@ -5,7 +5,7 @@ mapping carries through (``extra:`` in its YAML) follow these columns with their
 
 Missing values are NA (never an empty string). Identifiers are in the canonical forms of
 ../shared/feeds/identifiers.md, or NA when blank or invalid; the value as sent is kept beside
-each identifier in ``<name>_raw`` so that validation can report an invalid one.
+each identifier and the postcode in ``<name>_raw`` so that validation can report an invalid one.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ STR = "str"
 DATE = "datetime64[ms]"
 
 IDENTIFIERS = ("pnc_id", "cro_number", "noms_number", "crn", "ni_number")
+RAW_KEPT = (*IDENTIFIERS, "postcode")  # fields whose value as sent is kept beside the canonical one
 
 FIELDS: tuple[Field, ...] = (
     Field("feed", STR, "name of the feed the record came from (police, probation, prison, …)"),
@@ -46,7 +47,7 @@ FIELDS: tuple[Field, ...] = (
     Field("mappa_level", "Int8", "MAPPA management level 1, 2 or 3"),
     Field("risk_level", STR, "LOW, MEDIUM, HIGH or VERY HIGH (police risk or probation ROSH)"),
     Field("record_updated_at", DATE, "when the source system last changed the record"),
-    *(Field(f"{name}_raw", STR, f"{name} exactly as sent (trimmed), kept for exceptions") for name in IDENTIFIERS),
+    *(Field(f"{name}_raw", STR, f"{name} exactly as sent (trimmed), kept for exceptions") for name in RAW_KEPT),
     Field("extract_date", DATE, "the as-of date of the delivery the record came in"),
     Field("_source", STR, "provenance: file name, table or URL the record was read from"),
     Field("_row", "int64", "provenance: 1-based data row number within the source (header not counted)"),

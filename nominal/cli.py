@@ -118,39 +118,43 @@ def ingest(
         raise typer.Exit(EXIT_DATA)
 
 
-def run_ingest(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
-    from flows.ingest import ingest_night, run_status, write_outputs
+def _open_store(cfg, db: str | None):
     from store import db as store_db
-    from store import writes
 
-    url = _db_url(cfg, db)
     try:
-        engine = store_db.ensure_schema(url)
+        return store_db.ensure_schema(_db_url(cfg, db))
     except NominalError as exc:
         raise _fail(exc) from None
-    feeds = [f.name for f in cfg.enabled_feeds()]
-    run_id = writes.start_run(engine, "ingest", night, feeds)
+
+
+def _ingest_with_progress(cfg, night: dt.date, landing: Path | None):
+    from flows.ingest import ingest_night
+
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=len(cfg.enabled_feeds()))
+
+        def done(result):
+            progress.update(task, advance=1, description=f"{result.feed}: {result.status}")
+
+        return ingest_night(cfg, night, landing, on_feed_done=done)
+
+
+def run_ingest(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
+    from flows.ingest import ingest_counts, record_deliveries, run_status, write_outputs
+    from store import writes
+
+    engine = _open_store(cfg, db)
+    run_id = writes.start_run(engine, "ingest", night, [f.name for f in cfg.enabled_feeds()])
     try:
-        with _progress() as progress:
-            task = progress.add_task("ingesting", total=len(feeds))
-
-            def done(result):
-                progress.update(task, advance=1, description=f"{result.feed}: {result.status}")
-                writes.record_delivery(
-                    engine, run_id, result.feed, night, result.source, result.sha256, result.rows_read,
-                    result.status if result.ok else "rejected", result.archive_path,
-                    (result.error or {}).get("text"),
-                )
-
-            results = ingest_night(cfg, night, landing, on_feed_done=done)
+        results = _ingest_with_progress(cfg, night, landing)
+        record_deliveries(engine, run_id, night, results)
         summary = write_outputs(results, out, night, run_id)
     except BaseException as exc:
         writes.finish_run(engine, run_id, "failed", {}, f"ingest stopped: {exc.__class__.__name__}")
         raise
-    counts = {r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()} for r in results}
-    status = run_status(results)
     failed = [f"{r.feed}: {r.error['text']}" for r in results if not r.ok]
-    writes.finish_run(engine, run_id, "succeeded" if status == "succeeded" else "failed", counts, "; ".join(failed) or None)
+    status = "succeeded" if run_status(results) == "succeeded" else "failed"
+    writes.finish_run(engine, run_id, status, ingest_counts(results), "; ".join(failed) or None)
     summary["out"] = str(out)
     return summary
 
@@ -168,6 +172,72 @@ def _print_ingest_summary(summary: dict) -> None:
         table.add_row(feed, entry["status"], str(entry["rows_read"]), str(entry["rows_mapped"]), issues, detail, style=style)
     console.print(table)
     console.print(f"outputs in {summary.get('out')}", highlight=False)
+
+
+@app.command()
+def validate(
+    as_of: AsOfOpt,
+    out: Annotated[Path, typer.Option("--out", help="output folder: exceptions.parquet, quality_metrics.parquet, gates.json, data_docs/")],
+    landing: LandingOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Ingest a night and run every feed's validation suite; exit 1 when a feed's gate fails."""
+    setup_logging(verbose)
+    night = _as_of(as_of)
+    cfg = _load(config)
+    try:
+        gates = run_validate(cfg, night, out, landing=landing, db=db)
+    except ConfigError as exc:
+        raise _fail(exc, EXIT_USAGE) from None
+    _print_gates(gates)
+    if not gates["passed"]:
+        raise typer.Exit(EXIT_DATA)
+
+
+def run_validate(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
+    from flows import ingest as ingest_step
+    from flows.validate import validate_feeds, write_outputs
+    from store import writes
+
+    engine = _open_store(cfg, db)
+    run_id = writes.start_run(engine, "validate", night, [f.name for f in cfg.enabled_feeds()])
+    try:
+        ingests = _ingest_with_progress(cfg, night, landing)
+        with console.status("validating …"):
+            checked = validate_feeds(cfg, night, ingests, engine=engine, docs_dir=out / "data_docs")
+        ingest_step.write_outputs(ingests, out, night, run_id)
+        gates = write_outputs(checked, out, run_id)
+        ingest_step.record_deliveries(engine, run_id, night, ingests)
+        writes.record_quality_metrics(engine, run_id, checked.metrics().to_dict("records"))
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, NominalError) else exc.__class__.__name__
+        writes.finish_run(engine, run_id, "failed", {}, f"validation stopped: {message}")
+        raise
+    reasons = [f"{feed}: {'; '.join(g['reasons'])}" for feed, g in gates["feeds"].items() if not g["passed"]]
+    counts = {"ingest": ingest_step.ingest_counts(ingests), "gates": {f: g["passed"] for f, g in gates["feeds"].items()}}
+    writes.finish_run(engine, run_id, "succeeded" if checked.passed else "gate_failed", counts, " | ".join(reasons) or None)
+    gates["out"] = str(out)
+    return gates
+
+
+def _print_gates(gates: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"validation {gates['as_of']} (run {gates['run_id']})")
+    for column in ("feed", "gate", "rows", "error rate", "exceptions", "reasons"):
+        table.add_column(column)
+    for feed, gate in gates["feeds"].items():
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(gate["exceptions"].items())) or "0"
+        table.add_row(
+            feed, "passed" if gate["passed"] else "FAILED", f"{gate['rows']:,}", f"{gate['error_rate']:.1%}", counts,
+            "; ".join(gate["reasons"]), style=None if gate["passed"] else "red",
+        )
+    console.print(table)
+    if gates.get("data_docs"):
+        console.print(f"Data Docs: {Path(gates['out']) / gates['data_docs']}", highlight=False)
+    console.print(f"outputs in {gates['out']}", highlight=False)
 
 
 @app.command()

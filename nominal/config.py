@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -53,6 +53,13 @@ class FeedConfig(_Strict):
 class Thresholds(_Strict):
     row_drop_max: float = Field(0.20, ge=0, le=1, description="largest fall in a feed's rows against its recent runs")
     error_rate_max: float = Field(0.10, ge=0, le=1, description="largest share of a feed's records with errors")
+    row_history_nights: int = Field(7, ge=1, le=366, description="recent nights a feed's row count is compared with")
+
+
+class ValidationConfig(_Strict):
+    common_suite: str | None = Field("common.json", description="rules for every feed; a path or a shipped suite name")
+    data_docs: bool = Field(True, description="build GX Data Docs for every run")
+    schema_drift_severity: Literal["critical", "error", "warning"] = "warning"
 
 
 class ScheduleConfig(_Strict):
@@ -66,6 +73,7 @@ class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     feeds: list[FeedConfig]
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     # Set by load_config: where relative paths start, and where the file came from.
@@ -129,6 +137,10 @@ class Config(_Strict):
     def suite_path(self, feed: FeedConfig) -> Path | None:
         return self.resource(feed.suite, SHIPPED_SUITES) if feed.suite else None
 
+    def common_suite_path(self) -> Path | None:
+        common = self.validation.common_suite
+        return self.resource(common, SHIPPED_SUITES) if common else None
+
 
 def default_config_path() -> Path:
     return LOCAL_CONFIG if LOCAL_CONFIG.is_file() else SHIPPED_CONFIG
@@ -178,6 +190,9 @@ def _check_feeds(config: Config) -> list[str]:
         suite = config.suite_path(feed)
         if suite is not None and not suite.is_file():
             problems.append(f"feeds[{i}].suite: {suite} not found")
+    common = config.common_suite_path()
+    if common is not None and not common.is_file():
+        problems.append(f"validation.common_suite: {common} not found")
     return problems
 
 

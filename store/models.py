@@ -137,6 +137,8 @@ class Delivery(Base):
     archive_path: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)  # masked text only
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the source's column names in order, to report schema drift between deliveries (revision 0002)
+    columns: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Person(Base):
@@ -267,6 +269,10 @@ class QualityMetric(Base):
     validity_rate: Mapped[float | None] = mapped_column(Float)
     rows_checked: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # feed-level rows (field NULL), revision 0002
+    rows: Mapped[int | None] = mapped_column(Integer)
+    error_rate: Mapped[float | None] = mapped_column(Float)
+    gate_passed: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class AuditLog(Base):

@@ -38,3 +38,15 @@ def recent_delivery_rows(engine: Engine, feed: str, before: date, limit: int = 7
     query = select(Delivery.rows).where(Delivery.id.in_(latest)).order_by(Delivery.as_of.desc()).limit(limit)
     with session_scope(engine) as session:
         return list(session.scalars(query))
+
+
+def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] | None:
+    """The source columns of the feed's last loaded delivery before ``before`` (None if none recorded)."""
+    query = (
+        select(Delivery.columns)
+        .where(Delivery.feed == feed, Delivery.status.in_(LOADED), Delivery.as_of < before, Delivery.columns.is_not(None))
+        .order_by(Delivery.as_of.desc(), Delivery.id.desc())
+        .limit(1)
+    )
+    with session_scope(engine) as session:
+        return session.scalars(query).first()

@@ -14,10 +14,10 @@ import socket
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from store.db import session_scope
-from store.models import DELIVERY_STATUSES, RUN_KINDS, RUN_STATUSES, Delivery, Run, utcnow
+from store.models import DELIVERY_STATUSES, RUN_KINDS, RUN_STATUSES, Delivery, QualityMetric, Run, utcnow
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -60,10 +60,12 @@ def record_delivery(
     status: str,
     archive_path: str | None = None,
     error: str | None = None,
+    columns: list[str] | None = None,
 ) -> int:
     """Record one extract offered by a feed and what ingest did with it; returns its id.
 
-    ``source`` and ``sha256`` are None for a delivery rejected before its file was found or read.
+    ``source`` and ``sha256`` are None for a delivery rejected before its file was found or read;
+    ``columns`` are the source's column names in order (for schema drift).
     """
     _check(status, DELIVERY_STATUSES, "delivery status")
     with session_scope(engine) as session:
@@ -77,7 +79,32 @@ def record_delivery(
             status=status,
             archive_path=None if archive_path is None else str(archive_path),
             error=error,
+            columns=None if columns is None else list(columns),
         )
         session.add(delivery)
         session.flush()
         return delivery.id
+
+
+_METRIC_FIELDS = ("feed", "field", "completeness_rate", "validity_rate", "rows_checked", "rows", "error_rate", "gate_passed")
+
+
+def record_quality_metrics(engine: Engine, run_id: int, metrics: list[dict[str, Any]]) -> int:
+    """Record a run's quality metrics: one row per feed and field, and one per feed (field None)."""
+    rows = [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics]
+    if rows:
+        with session_scope(engine) as session:
+            session.execute(insert(QualityMetric), rows)
+    return len(rows)
+
+
+def _plain(value: Any) -> Any:
+    """NaN / NA as NULL and numpy scalars as Python ones, so every driver accepts them."""
+    if value is None:
+        return None
+    try:
+        if value != value:  # NaN, and pandas NA raises below
+            return None
+    except TypeError:
+        return None
+    return value.item() if hasattr(value, "item") else value

@@ -77,3 +77,23 @@ def store_url(request, tmp_path):
 def store_engine(store_url):
     """An engine on a store migrated to head."""
     return ensure_schema(store_url)
+
+
+# Browser (Debian's chromium driven by Playwright; never a downloaded browser) ------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium calls home at start, which closed networks refuse.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
