@@ -232,3 +232,16 @@ def test_a_rule_whose_column_is_missing_is_skipped_with_a_warning(validator):
         "rule rso_notification_due_present skipped: column notification_due is not in this feed",
         "rule notification_overdue skipped: column notification_due is not in this feed",
     ]
+
+
+def test_identifier_expectations_accept_documented_examples_and_catch_every_mutation(validator):
+    from tests.test_identifiers import VALID_CRO, VALID_PNC, mutations
+
+    pnc = VALID_PNC + ["01/171310W", "20010171310w"] + [v[:2] + m for v in VALID_PNC for m in mutations(v[2:])]
+    cro = VALID_CRO + [m if not v.startswith("SF") else "SF" + m for v in VALID_CRO for m in mutations(v[2:] if v.startswith("SF") else v)]
+    n = max(len(pnc), len(cro))
+    records = [{"pnc_id_raw": pnc[i] if i < len(pnc) else None, "cro_number_raw": cro[i] if i < len(cro) else None} for i in range(n)]
+    result = run(validator, "probation", records)
+    flagged = result.exceptions.groupby("rule")["source_key"].apply(lambda keys: {int(k[1:]) - 1 for k in keys})
+    assert flagged["valid_pnc_id"] == set(range(len(VALID_PNC) + 2, len(pnc)))
+    assert flagged["valid_cro_number"] == set(range(len(VALID_CRO), len(cro)))
