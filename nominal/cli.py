@@ -241,6 +241,94 @@ def _print_gates(gates: dict) -> None:
 
 
 @app.command()
+def match(
+    out: Annotated[Path, typer.Option("--out", help="output folder: clusters.csv, pairs.parquet, model.json, review.parquet")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the night to match, YYYY-MM-DD (default today)")] = None,
+    landing: LandingOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="link threshold (overrides the settings)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="compare every record, not only new and changed ones")] = False,
+    retrain: Annotated[bool, typer.Option("--retrain", help="estimate a new model instead of reusing the last one")] = False,
+    state: Annotated[Optional[Path], typer.Option("--state", help="folder of the previous night's matching state")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Read, validate and match the configured feeds into persons with stable ids."""
+    setup_logging(verbose)
+    night = _as_of(as_of) if as_of else dt.date.today()
+    cfg = _load(config)
+    from flows import ingest as ingest_step
+    from flows.match import match_records, save_state, write_outputs
+    from flows.validate import validate_feeds
+
+    engine = _open_store(cfg, db) if db else None  # previous ids and officers' decisions come from a store
+    ingests = _ingest_with_progress(cfg, night, landing)
+    loaded = [r for r in ingests if r.ok]
+    for failed in (r for r in ingests if not r.ok):
+        console.print(f"[yellow]not matched[/yellow] {failed.error['text']}", highlight=False)
+    if not loaded:
+        raise _fail(NominalError("no feed could be read: nothing to match"))
+    try:
+        with console.status("validating …"):
+            checked = validate_feeds(cfg, night, loaded, engine=engine, docs_dir=None)
+        for feed in checked.feeds:
+            if not feed.gate.passed:
+                console.print(f"[yellow]{feed.feed}: gate failed[/yellow] ({'; '.join(feed.gate.reasons)}); matched regardless", highlight=False)
+        with console.status("matching …"):
+            result = match_records(cfg, [r.canonical for r in loaded], engine=engine, full=full, retrain=retrain, threshold=threshold, state_dir=state)
+    except ConfigError as exc:
+        raise _fail(exc, EXIT_USAGE) from None
+    summary = write_outputs(result, out)
+    save_state(result, state or cfg.match_state_dir)
+    seconds = sum(summary["seconds"].values())
+    console.print(
+        f"{summary['records']:,} records → {summary['persons']:,} persons: {summary['links']:,} links, "
+        f"{summary['reviews']:,} pairs for review, {summary['links_cut']:,} links cut by constraints "
+        f"({'incremental, ' + format(summary['changed_records'], ',') + ' new or changed' if summary['incremental'] else 'full'}; {seconds:.1f} s)",
+        highlight=False,
+    )
+    console.print(f"outputs in {out}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="CSV: feed, source_key and the true id of every record")],
+    out: Annotated[Path, typer.Option("--out", help="the match output folder (clusters.csv; evaluation.json is written here)")],
+    thresholds: Annotated[Optional[str], typer.Option("--thresholds", help="also score these link thresholds, e.g. 0.5,0.9,0.99")] = None,
+) -> None:
+    """Pairwise precision, recall and F1 and cluster metrics of a match against a truth file."""
+    import pandas as pd
+
+    from matching.evaluate import evaluate as score, threshold_sweep
+
+    clusters_path = out / "clusters.csv"
+    for path in (truth, clusters_path):
+        if not path.is_file():
+            raise _fail(NominalError(f"{path} not found"), EXIT_USAGE)
+    clusters = pd.read_csv(clusters_path, dtype=str)
+    truth_frame = pd.read_csv(truth, dtype=str)
+    missing = {"feed", "source_key"} - set(truth_frame.columns)
+    if missing or len(truth_frame.columns) < 3:
+        raise _fail(NominalError(f"{truth}: needs columns feed, source_key and a true id"), EXIT_USAGE)
+    result = score(clusters, truth_frame)
+    if thresholds:
+        pairs = pd.read_parquet(out / "pairs.parquet")
+        result["thresholds"] = threshold_sweep(clusters, pairs, truth_frame, [float(t) for t in thresholds.split(",")])
+    (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    p = result["pairwise"]
+    c = result["clusters"]
+    console.print(f"pairwise  precision {p['precision']:.4f}  recall {p['recall']:.4f}  F1 {p['f1']:.4f}", highlight=False)
+    console.print(
+        f"clusters  {c['persons']:,} persons for {c['true_people']:,} true people; exactly right {c['exactly_right_share']:.2%}; "
+        f"{c['true_people_split']:,} people split, {c['persons_merging_people']:,} persons merging people; "
+        f"B-cubed F1 {c['b_cubed']['f1']:.4f}",
+        highlight=False,
+    )
+    for row in result.get("thresholds", []):
+        console.print(f"  threshold {row['threshold']:.3f}: precision {row['precision']:.4f} recall {row['recall']:.4f} F1 {row['f1']:.4f}", highlight=False)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo's files go")] = Path("nominal-demo"),
     people: Annotated[int, typer.Option("--people", min=10)] = 2000,

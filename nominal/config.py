@@ -62,6 +62,11 @@ class ValidationConfig(_Strict):
     schema_drift_severity: Literal["critical", "error", "warning"] = "warning"
 
 
+class MatchingConfig(_Strict):
+    settings: str | None = Field(None, description="model settings YAML; default matching/default_settings.yaml")
+    state_dir: str = Field("state/matching", description="what a night's matching leaves for the next: model, pairs, persons")
+
+
 class ScheduleConfig(_Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
@@ -74,6 +79,7 @@ class Config(_Strict):
     feeds: list[FeedConfig]
     thresholds: Thresholds = Field(default_factory=Thresholds)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     # Set by load_config: where relative paths start, and where the file came from.
@@ -137,6 +143,13 @@ class Config(_Strict):
     def suite_path(self, feed: FeedConfig) -> Path | None:
         return self.resource(feed.suite, SHIPPED_SUITES) if feed.suite else None
 
+    @property
+    def match_state_dir(self) -> Path:
+        return self.path(self.matching.state_dir)
+
+    def match_settings_path(self) -> Path | None:
+        return self.path(self.matching.settings) if self.matching.settings else None
+
     def common_suite_path(self) -> Path | None:
         common = self.validation.common_suite
         return self.resource(common, SHIPPED_SUITES) if common else None
@@ -193,6 +206,14 @@ def _check_feeds(config: Config) -> list[str]:
     common = config.common_suite_path()
     if common is not None and not common.is_file():
         problems.append(f"validation.common_suite: {common} not found")
+    settings = config.match_settings_path()
+    if settings is not None:
+        from matching.settings import load_settings
+
+        try:
+            load_settings(settings)
+        except ConfigError as exc:
+            problems.append(f"matching.settings: {exc}")
     return problems
 
 

@@ -50,3 +50,38 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
     )
     with session_scope(engine) as session:
         return session.scalars(query).first()
+
+
+def current_links(engine: Engine) -> "pd.DataFrame":
+    """Every current source record's person: feed, source_key, person_id (matching keeps ids stable with it)."""
+    import pandas as pd
+
+    from store.models import PersonLink
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id)).all()
+    return pd.DataFrame(rows, columns=["feed", "source_key", "person_id"])
+
+
+def highest_person_number(engine: Engine) -> int:
+    """The largest person id number ever issued (ids are never reused, even once retired)."""
+    from store.models import Person, PersonEvent
+
+    with session_scope(engine) as session:
+        ids = [session.scalar(select(func.max(Person.person_id))), session.scalar(select(func.max(PersonEvent.new_person_id)))]
+    numbers = [int(i[1:]) for i in ids if isinstance(i, str) and i[1:].isdigit()]
+    return max(numbers, default=0)
+
+
+def active_decisions(engine: Engine) -> "pd.DataFrame":
+    """Officers' decisions still in force, oldest first (a later one about the same pair wins)."""
+    import pandas as pd
+
+    from store.models import Decision
+
+    columns = ["kind", "feed_a", "source_key_a", "feed_b", "source_key_b", "exception_fingerprint", "field", "value", "decided_by", "decided_at"]
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(*(getattr(Decision, c) for c in columns)).where(Decision.active.is_(True)).order_by(Decision.decided_at, Decision.id)
+        ).all()
+    return pd.DataFrame(rows, columns=columns)

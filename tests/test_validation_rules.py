@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
@@ -11,47 +9,8 @@ from expectations.run import NightParameters, Validator, min_rows
 from expectations.suites import load_feed_suite
 from nominal import canonical
 from nominal.config import SHIPPED_SUITES
-from nominal.identifiers import cro_check_letter, pnc_check_letter
 
-AS_OF = dt.date(2026, 11, 23)
-
-BASE = {
-    "source_key": "K1", "pnc_id": "2001/0171310W", "pnc_id_raw": "2001/0171310W", "cro_number": "265416/21G",
-    "cro_number_raw": "265416/21G", "forenames": "NEIL GARY", "surname": "FOSTER", "date_of_birth": pd.Timestamp("1996-09-12"),
-    "sex": "M", "postcode": "LS6 3TJ", "postcode_raw": "LS6 3TJ", "address": "90 Queens Road, Bradford", "mappa_category": 1,
-    "mappa_level": 2, "risk_level": "HIGH", "record_updated_at": pd.Timestamp("2026-11-23 02:00:00"),
-}
-FEED_EXTRAS = {
-    "police": {"nominal_type": "RSO", "registration_start": pd.Timestamp("2018-06-24"), "last_notified": pd.Timestamp("2026-08-14"),
-               "notification_due": pd.Timestamp("2027-08-14"), "force_code": "33"},
-    "probation": {"crn": "X123456", "crn_raw": "X123456", "noms_number": "A1234BC", "noms_number_raw": "A1234BC",
-                  "ni_number": "HB108840B", "ni_number_raw": "HB 10 88 40 B", "custody_status": "COMMUNITY_ORDER",
-                  "sentence_date": pd.Timestamp("2022-04-02"), "licence_end": pd.Timestamp("2028-10-25")},
-    "prison": {"noms_number": "A1234BC", "noms_number_raw": "A1234BC", "booking_status": "ACTIVE_IN",
-               "reception_date": pd.Timestamp("2025-11-03"), "release_date": pd.Timestamp("2027-03-24"), "establishment_code": "BLI"},
-}
-
-
-def distinct_identifiers(i: int) -> dict:
-    pnc = f"2001/{171310 + i:07d}{pnc_check_letter(2001, 171310 + i)}"
-    cro = f"{265416 + i:06d}/21{cro_check_letter(2021, 265416 + i)}"
-    return {"pnc_id": pnc, "pnc_id_raw": pnc, "cro_number": cro, "cro_number_raw": cro}
-
-
-def canonical_frame(feed: str, records: list[dict]) -> pd.DataFrame:
-    rows = [{**BASE, **FEED_EXTRAS[feed], "source_key": f"K{i + 1}", **distinct_identifiers(i), **r} for i, r in enumerate(records)]
-    frame = pd.DataFrame(rows)
-    for name, dtype in canonical.DTYPES.items():
-        if name not in frame:
-            frame[name] = pd.Series(None, index=frame.index, dtype=dtype)
-    frame["feed"] = feed
-    frame["extract_date"] = pd.Timestamp(AS_OF)
-    frame["_source"] = "test.csv"
-    frame["_row"] = range(1, len(frame) + 1)
-    for extra in FEED_EXTRAS[feed]:
-        if extra not in canonical.DTYPES and frame[extra].dtype == object:
-            frame[extra] = frame[extra].astype("str")
-    return canonical.conform(frame)
+from tests.canonical_records import AS_OF, FEED_EXTRAS, canonical_frame
 
 
 @pytest.fixture(scope="module")

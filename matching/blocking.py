@@ -1,0 +1,166 @@
+"""Candidate pairs: records that share every key of at least one blocking rule.
+
+Vectorised throughout: a rule's keys become one integer code per record, records are sorted by
+code, and the pairs inside each block are enumerated with array arithmetic. Blocks larger than
+``max_block_size`` are skipped and reported (a key that common says little). Pairs are returned
+as two aligned arrays of rids with ``a < b``, without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .prepare import Records
+from .settings import BlockingRule, Settings
+
+log = logging.getLogger("nominal.match")
+
+
+@dataclass
+class Candidates:
+    a: np.ndarray  # int64 rids, a < b
+    b: np.ndarray
+    per_rule: dict[str, int] = field(default_factory=dict)  # new pairs each rule contributed
+    skipped_blocks: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def key_values(records: Records, key: str) -> pd.Series:
+    """One blocking key for every record (NA where the record has no value for it)."""
+    f = records.frame
+    if key == "dob":
+        return f["dob_days"]
+    if key == "dob_any_order":
+        low = np.minimum(f["dob_m"], f["dob_d"])
+        high = np.maximum(f["dob_m"], f["dob_d"])
+        return f["dob_y"] * 10000 + low * 100 + high
+    if key == "dob_year":
+        return f["dob_y"]
+    if key == "dob_month_day":
+        return f["dob_m"] * 100 + f["dob_d"]
+    if key == "surname_initial":
+        return f["surname_key"].str.slice(0, 1)
+    if key == "forename_initial":
+        return f["forename"].str.slice(0, 1)
+    if key in ("surname_sound", "forename_sound"):
+        column = "surname_key" if key == "surname_sound" else "forename"
+        return _sounds(records, records.name_codes[column])
+    if key == "names_sound_any_order":
+        first = _sounds(records, records.name_codes["forename"])
+        second = _sounds(records, records.name_codes["surname_key"])
+        return np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second)
+    if key in f.columns:
+        return f[key]
+    raise KeyError(f"unknown blocking key {key!r}")
+
+
+def _sounds(records: Records, name_codes: np.ndarray) -> pd.Series:
+    sound = records.name_sound[name_codes]
+    return pd.Series(sound, dtype="Int64").where(sound >= 0)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
+    """(rids, block codes) for a rule; a record with any key missing is in no block.
+
+    With ``aliases`` a record is also entered under each alias's name (surname and forename
+    keys taken from the alias), so a record filed under an alias still meets its other records.
+    """
+    rows = [np.arange(records.n, dtype=np.int64)]
+    keys = {k: [key_values(records, k)] for k in rule.keys}
+    if rule.aliases and not records.aliases.empty:
+        alias = records.aliases
+        rows.append(alias["rid"].to_numpy(dtype=np.int64))
+        alias_surname = alias["surname"].to_numpy()
+        alias_forename = alias["forename"].to_numpy()
+        alias_view = {
+            "surname_sound": _sounds(records, alias_surname),
+            "forename_sound": _sounds(records, alias_forename),
+            "surname_initial": pd.Series(records.names.text(alias_surname), dtype="str").str.slice(0, 1),
+            "forename_initial": pd.Series(records.names.text(alias_forename), dtype="str").str.slice(0, 1),
+        }
+        for k in rule.keys:
+            keys[k].append(alias_view[k].reset_index(drop=True) if k in alias_view else key_values(records, k).iloc[alias["rid"]].reset_index(drop=True))
+    rid = np.concatenate(rows)
+    combined = np.zeros(len(rid), dtype=np.int64)
+    valid = np.ones(len(rid), dtype=bool)
+    for k in rule.keys:
+        values = pd.concat([v.reset_index(drop=True) for v in keys[k]], ignore_index=True)
+        codes = _codes(values)
+        valid &= codes >= 0
+        # combine, then renumber densely so that several keys never overflow 64 bits
+        _, combined = np.unique(combined * (int(codes.max()) + 2 if len(codes) else 1) + codes, return_inverse=True)
+    _, block = np.unique(combined[valid], return_inverse=True)
+    return rid[valid], block.astype(np.int64)
+
+
+def pairs_in_blocks(rid: np.ndarray, block: np.ndarray, max_block_size: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """All pairs of distinct rids sharing a block (a < b); blocks over the size limit are skipped.
+
+    ``only`` (a boolean mask over rids) keeps just the pairs with at least one flagged record,
+    and only the blocks holding a flagged record are enumerated: the incremental path.
+    """
+    order = np.lexsort((rid, block))
+    rid, block = rid[order], block[order]
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    sizes = np.diff(np.r_[starts, len(block)])
+    too_big = sizes > max_block_size
+    keep_block = (sizes > 1) & ~too_big
+    if only is not None:
+        flagged = np.add.reduceat(only[rid].astype(np.int64), starts) > 0 if len(rid) else np.zeros(0, bool)
+        keep_block &= flagged
+    block_end = np.repeat(starts + sizes, sizes)
+    keep = np.repeat(keep_block, sizes)
+    position = np.arange(len(rid))
+    counts = np.where(keep, block_end - position - 1, 0)
+    total = int(counts.sum())
+    first = np.repeat(position, counts)
+    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    second = first + 1 + offset
+    a, b = rid[first], rid[second]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    distinct = lo != hi
+    lo, hi = lo[distinct], hi[distinct]
+    if only is not None:
+        either = only[lo] | only[hi]
+        lo, hi = lo[either], hi[either]
+    return lo, hi, int(too_big.sum())
+
+
+def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | None = None) -> Candidates:
+    """The union of every rule's pairs, each pair once (rids a < b)."""
+    feeds = pd.factorize(records.frame["feed"])[0]
+    seen = np.zeros(0, dtype=np.int64)
+    per_rule, skipped = {}, {}
+    n = np.int64(records.n)
+    for rule in settings.blocking:
+        if any(k not in records.frame.columns and k not in _DERIVED for k in rule.keys):
+            log.info("blocking rule %s skipped: a key is not in these records", rule.name)
+            continue
+        rid, block = rule_codes(records, rule)
+        a, b, too_big = pairs_in_blocks(rid, block, settings.max_block_size, only)
+        if settings.link_type == "link_only":
+            across = feeds[a] != feeds[b]
+            a, b = a[across], b[across]
+        codes = np.unique(a * n + b)
+        new = np.setdiff1d(codes, seen, assume_unique=True)
+        per_rule[rule.name] = int(len(new))
+        skipped[rule.name] = too_big
+        if too_big:
+            log.info("blocking rule %s: %d blocks larger than %d records skipped", rule.name, too_big, settings.max_block_size)
+        seen = np.union1d(seen, new)
+    return Candidates(a=seen // n, b=seen % n, per_rule=per_rule, skipped_blocks=skipped)
+
+
+_DERIVED = {"dob", "dob_any_order", "dob_year", "dob_month_day", "surname_initial", "forename_initial", "names_sound_any_order",
+            "surname_sound", "forename_sound"}

@@ -1,0 +1,124 @@
+"""Fellegi–Sunter: m probabilities by EM on the candidate pairs, u probabilities from random pairs.
+
+- **u** (how often a level occurs between two different people) is counted on random record pairs,
+  which are almost all non-matches.
+- **m** (how often it occurs between two records of one person) is estimated by expectation
+  maximisation over the candidate pairs, as a two-class mixture. The non-match class gets its own
+  level frequencies during EM, because blocking makes candidate non-matches agree far more often than
+  random ones (they share a date of birth, say); those frequencies are used for training only.
+- the **prior** (the share of all record pairs that match) is the EM's share of matches among the
+  candidates scaled by how many candidates there are among all pairs.
+- **term frequencies**: agreeing exactly on a name weighs log2(m / frequency of that name), so a match
+  on a rare surname counts more than one on SMITH.
+
+EM runs on the distinct patterns of levels (a few thousand), not on the millions of pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger("nominal.match")
+
+_FLOOR = 1e-6
+
+
+@dataclass
+class EMResult:
+    m: list[np.ndarray]
+    u_candidates: list[np.ndarray]
+    match_share: float  # λ among the candidates
+    iterations: int
+    converged: bool
+
+
+def level_frequencies(levels: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Share of each non-null level (index 0, null, gets 0), with a little smoothing so none is exactly 0."""
+    counts = np.bincount(levels, weights=weights, minlength=n_levels).astype("float64")
+    counts[0] = 0.0
+    counts[1:] += 0.5
+    return counts / counts[1:].sum() if counts[1:].sum() else counts
+
+
+def patterns(gamma: np.ndarray, n_levels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix and how often each occurs."""
+    if gamma.shape[1] == 0:
+        return np.zeros((1, 0), np.int8), np.array([len(gamma)])
+    radix = np.cumprod([1, *n_levels[:-1]]).astype(np.int64)
+    codes = gamma.astype(np.int64) @ radix
+    unique, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    return gamma[first], counts
+
+
+def _initial_m(n_levels: int) -> np.ndarray:
+    """Strong agreement likely among matches, 'else' unlikely: a start EM moves from."""
+    m = np.zeros(n_levels)
+    m[1:] = 0.5 ** np.arange(1, n_levels)  # exact 0.5, then 0.25, …
+    m[-1] = 0.05 if n_levels > 2 else m[-1]
+    return m / m[1:].sum()
+
+
+def expectation_maximisation(
+    gamma: np.ndarray, n_levels: list[int], *, u_start: list[np.ndarray], max_iterations: int = 60,
+    tolerance: float = 1e-5, fixed_m: dict[int, np.ndarray] | None = None,
+) -> EMResult:
+    """Estimate m (and the candidates' own non-match frequencies) and the match share by EM.
+
+    The non-match side starts from the random-pair frequencies ``u_start``: starting it from the
+    candidates themselves lets a small dataset settle on the wrong split (the 'match' class
+    capturing the non-matches blocking brought together).
+    """
+    rows, counts = patterns(gamma, n_levels)
+    counts = counts.astype("float64")
+    k = rows.shape[1]
+    m = [_initial_m(n) for n in n_levels]
+    u = [np.asarray(x, dtype="float64") for x in u_start]
+    for j, values in (fixed_m or {}).items():
+        m[j] = values
+    share = 0.1
+    converged = False
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):
+        log_m = np.zeros(len(rows))
+        log_u = np.zeros(len(rows))
+        for j in range(k):
+            level = rows[:, j]
+            present = level > 0
+            log_m[present] += np.log(np.maximum(m[j][level[present]], _FLOOR))
+            log_u[present] += np.log(np.maximum(u[j][level[present]], _FLOOR))
+        # posterior probability that each pattern is a match
+        a = np.log(share) + log_m
+        b = np.log1p(-share) + log_u
+        posterior = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
+        matched = counts * posterior
+        unmatched = counts * (1 - posterior)
+        new_share = float(np.clip(matched.sum() / counts.sum(), _FLOOR, 1 - _FLOOR))
+        new_m = [level_frequencies(rows[:, j], n_levels[j], matched) for j in range(k)]
+        for j, values in (fixed_m or {}).items():
+            new_m[j] = values
+        new_u = [level_frequencies(rows[:, j], n_levels[j], unmatched) for j in range(k)]
+        change = max([abs(new_share - share)] + [float(np.abs(x - y).max()) for x, y in zip(new_m, m) if len(x)])
+        m, u, share = new_m, new_u, new_share
+        if change < tolerance:
+            converged = True
+            break
+    log.info("EM: %d iterations, %s, match share among candidates %.4f", iteration, "converged" if converged else "not converged", share)
+    return EMResult(m=m, u_candidates=u, match_share=share, iterations=iteration, converged=converged)
+
+
+def level_weights(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Match weight (bits) of each level; null weighs nothing."""
+    weights = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
+    weights[0] = 0.0
+    return weights
+
+
+def prior_weight(prior: float) -> float:
+    return float(np.log2(prior / (1 - prior)))
+
+
+def probability(match_weight: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(match_weight, -200, 200)))

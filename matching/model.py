@@ -1,0 +1,220 @@
+"""The trained model: settings plus m, u, prior and term frequencies; saved as ``model.json``.
+
+A night can reuse the previous night's model so that its result does not drift because EM was run
+again; ``--retrain`` estimates a new one. Scoring a pair gives its match weight (bits), probability
+and the weight of each comparison, which is also how a data officer's explanation is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nominal.errors import ConfigError
+
+from .comparisons import Gamma, compare, level_labels
+from .fellegi_sunter import expectation_maximisation, level_frequencies, level_weights, prior_weight, probability
+from .prepare import Records
+from .settings import Settings
+
+FORMAT_VERSION = 1
+_TF_FLOOR = 1e-7
+
+
+@dataclass
+class ComparisonModel:
+    name: str
+    kind: str
+    labels: list[str]
+    m: np.ndarray
+    u: np.ndarray
+    term_frequencies: dict[str, float] | None = None
+
+    @property
+    def weights(self) -> np.ndarray:
+        return level_weights(self.m, self.u)
+
+    def as_dict(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "levels": [
+            {"label": label, "m": float(m), "u": float(u), "weight": float(w)}
+            for label, m, u, w in zip(self.labels, self.m, self.u, self.weights)
+        ]}
+        if self.term_frequencies is not None:
+            out["term_frequencies"] = self.term_frequencies
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ComparisonModel":
+        levels = d["levels"]
+        return cls(
+            name=d["name"], kind=d["kind"], labels=[lv["label"] for lv in levels],
+            m=np.array([lv["m"] for lv in levels]), u=np.array([lv["u"] for lv in levels]),
+            term_frequencies=d.get("term_frequencies"),
+        )
+
+
+@dataclass
+class Scores:
+    match_weight: np.ndarray
+    match_probability: np.ndarray
+    weights: dict[str, np.ndarray]  # per comparison, bits
+
+
+@dataclass
+class Model:
+    settings: Settings
+    comparisons: list[ComparisonModel]
+    prior: float
+    candidate_match_share: float
+    trained: dict = field(default_factory=dict)
+
+    def comparison(self, name: str) -> ComparisonModel:
+        return next(c for c in self.comparisons if c.name == name)
+
+    def score(self, gamma: Gamma, records: Records) -> Scores:
+        total = np.full(len(gamma), prior_weight(self.prior))
+        weights = {}
+        for c in self.comparisons:
+            levels = gamma.levels[c.name]
+            w = c.weights[levels].astype("float64")
+            if c.term_frequencies is not None and c.name in gamma.tf_codes:
+                exact = levels == 1
+                if exact.any():
+                    frequency = self._frequencies(c, records)[gamma.tf_codes[c.name][exact]]
+                    w[exact] = np.log2(max(c.m[1], 1e-6) / frequency)
+            weights[c.name] = w.astype("float32")
+            total += w
+        return Scores(match_weight=total, match_probability=probability(total), weights=weights)
+
+    def _frequencies(self, comparison: ComparisonModel, records: Records) -> np.ndarray:
+        """The model's term frequency of every value in these records' vocabulary (a floor for unseen ones)."""
+        cache = records.__dict__.setdefault("_tf_cache", {})
+        key = (id(self), comparison.name)
+        if key not in cache:
+            vocabulary = records.names.values if comparison.kind in _TF_COLUMNS else records.codes(self.settings.comparison(comparison.name).column)[0].values
+            frequency = pd.Series(vocabulary, dtype="str").map(comparison.term_frequencies).to_numpy(dtype="float64", na_value=np.nan)
+            # a value the model never saw is as rare as its rarest value, no rarer
+            rarest = min(comparison.term_frequencies.values(), default=_TF_FLOOR)
+            cache[key] = np.where(np.isnan(frequency), rarest, np.maximum(frequency, _TF_FLOOR))
+        return cache[key]
+
+    def explain(self, levels: dict[str, int], weights: dict[str, float]) -> str:
+        """One pair's evidence in words: ``surname: exact (+11.2); date of birth: day and month transposed (+6.0)``."""
+        parts = []
+        for c in self.comparisons:
+            level = int(levels[c.name])
+            label = c.labels[level] if level < len(c.labels) else str(level)
+            words = {"null": "one or both missing", "else": "different"}.get(label, label)
+            parts.append(f"{c.name.replace('_', ' ')}: {words} ({weights[c.name]:+.1f})")
+        return "; ".join(parts)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def as_dict(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "settings": self.settings.model_dump(mode="json"),
+            "prior": self.prior,
+            "prior_weight": prior_weight(self.prior),
+            "candidate_match_share": self.candidate_match_share,
+            "trained": self.trained,
+            "comparisons": [c.as_dict() for c in self.comparisons],
+        }
+
+    def save(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> "Model":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ConfigError(f"{path}: model format {data.get('format_version')} is not {FORMAT_VERSION}")
+            return cls(
+                settings=Settings.model_validate(data["settings"]),
+                comparisons=[ComparisonModel.from_dict(c) for c in data["comparisons"]],
+                prior=float(data["prior"]),
+                candidate_match_share=float(data["candidate_match_share"]),
+                trained=data.get("trained", {}),
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"{path}: not a nominal model file ({exc.__class__.__name__})") from None
+
+    def fits(self, settings: Settings) -> bool:
+        """Whether this model was trained with these settings (otherwise it must be retrained)."""
+        return self.settings.model_dump() == settings.model_dump()
+
+
+def total_pairs(records: Records, settings: Settings) -> float:
+    n = records.n
+    if settings.link_type == "link_only":
+        sizes = records.frame["feed"].value_counts().to_numpy(dtype="float64")
+        return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
+    return n * (n - 1) / 2
+
+
+def random_pairs(records: Records, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(settings.training.seed)
+    count = settings.training.random_pairs
+    a = rng.integers(0, records.n, size=count)
+    b = rng.integers(0, records.n, size=count)
+    keep = a != b
+    if settings.link_type == "link_only":
+        feeds = pd.factorize(records.frame["feed"])[0]
+        keep &= feeds[a] != feeds[b]
+    return a[keep], b[keep]
+
+
+def term_frequencies(records: Records, kind: str, column: str | None) -> dict[str, float]:
+    """Share of records with each value: names from the coded name columns, others from their column."""
+    if kind in _TF_COLUMNS:
+        frequency = records.name_frequencies(_TF_COLUMNS[kind])
+        present = np.flatnonzero(frequency > 0)
+        return {str(records.names.values[i]): float(frequency[i]) for i in present}
+    values = records.frame[column].dropna().astype("str")
+    counts = values.value_counts()
+    return {str(k): float(v) / max(len(values), 1) for k, v in counts.items()}
+
+
+_TF_COLUMNS = {"forename": "forename", "surname": "surname_key"}
+
+
+def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
+    """Estimate u on random pairs, m and the prior by EM on the candidates, term frequencies on the records."""
+    names = [c.name for c in settings.comparisons]
+    labels = {c.name: level_labels(c) for c in settings.comparisons}
+    n_levels = [len(labels[n]) for n in names]
+    ra, rb = random_pairs(records, settings)
+    random_gamma = compare(records, settings, ra, rb)
+    u = [level_frequencies(random_gamma.levels[n], n_levels[i]) for i, n in enumerate(names)]
+    em = expectation_maximisation(
+        candidates.matrix(names), n_levels, u_start=u,
+        max_iterations=settings.training.max_iterations, tolerance=settings.training.tolerance,
+    )
+    share_all = em.match_share * len(candidates) / max(total_pairs(records, settings), 1.0)
+    comparisons = []
+    for i, c in enumerate(settings.comparisons):
+        tf = None
+        if c.term_frequency:
+            tf = term_frequencies(records, c.kind, c.column)
+        comparisons.append(ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=em.m[i], u=u[i], term_frequencies=tf))
+    return Model(
+        settings=settings,
+        comparisons=comparisons,
+        prior=float(np.clip(share_all, 1e-12, 0.5)),
+        candidate_match_share=em.match_share,
+        trained={
+            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "records": records.n,
+            "candidate_pairs": len(candidates),
+            "random_pairs": len(ra),
+            "em_iterations": em.iterations,
+            "em_converged": em.converged,
+        },
+    )

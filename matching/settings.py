@@ -1,0 +1,152 @@
+"""Model settings: what a user writes (YAML) to say how records are compared and linked.
+
+Plain data, kept apart from the trained model (``matching/model.py``). The default for the
+canonical person record is ``matching/default_settings.yaml``::
+
+    link_type: dedupe_and_link          # or link_only: pairs across feeds only
+    thresholds: {link: 0.95, review: 0.50}
+    blocking:                            # candidate pairs share every key of at least one rule
+      - {name: dob_surname_initial, keys: [dob_any_order, surname_initial]}
+    comparisons:                         # each a list of levels, from null through exact to else
+      - {name: surname, kind: name, column: surname, term_frequency: true}
+      - {name: court, kind: fuzzy, column: court, thresholds: [0.92, 0.8]}
+
+Comparison kinds (``KINDS``): ``forename`` and ``surname`` (names, with phonetic, nickname and
+fuzzy levels), ``date_of_birth``, ``postcode``, ``sex``, ``identifier`` (agree / disagree: two
+different valid identifiers are evidence against), ``exact`` and ``fuzzy`` for any carried-through
+field. Blocking keys (``KEYS``) are derived columns or any record column by name.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nominal.errors import ConfigError
+
+DEFAULT_SETTINGS = Path(__file__).with_name("default_settings.yaml")
+
+KINDS = ("forename", "surname", "date_of_birth", "postcode", "sex", "identifier", "exact", "fuzzy", "name_variant")
+
+# Derived blocking keys (matching/prepare.py computes them); any other key is a record column.
+KEYS = {
+    "dob": "date of birth",
+    "dob_any_order": "date of birth with day and month in either order",
+    "dob_year": "year of birth",
+    "dob_month_day": "day and month of birth (catches a mistyped year)",
+    "surname_initial": "first letter of the surname",
+    "forename_initial": "first letter of the first forename",
+    "surname_sound": "Double Metaphone code of the surname",
+    "forename_sound": "Double Metaphone code of the first forename",
+    "names_sound_any_order": "the two names' codes in either order (catches swapped names)",
+    "postcode": "full postcode",
+    "postcode_sector": "postcode sector (outward code and first digit of the inward code)",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BlockingRule(_Strict):
+    name: str
+    keys: list[str] = Field(min_length=1)
+    aliases: bool = Field(False, description="also block each record under its aliases' names")
+
+
+class Comparison(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    column: str | None = None
+    term_frequency: bool = False
+    thresholds: list[float] = Field(default_factory=list, description="similarity thresholds for fuzzy levels, highest first")
+    metric: Literal["jaro_winkler", "levenshtein"] = "jaro_winkler"
+    null_values: list[str] = Field(default_factory=list, description="values that mean unknown (e.g. U for sex)")
+
+    @model_validator(mode="after")
+    def _column_needed(self) -> "Comparison":
+        if self.kind in ("identifier", "exact", "fuzzy") and not self.column:
+            raise ValueError(f"a {self.kind} comparison needs a column")
+        if self.kind == "fuzzy" and not self.thresholds:
+            raise ValueError("a fuzzy comparison needs thresholds, e.g. [0.92, 0.8]")
+        if self.metric == "levenshtein" and any(t != int(t) or t < 1 for t in self.thresholds):
+            raise ValueError("levenshtein thresholds are edit distances: whole numbers from 1")
+        return self
+
+
+class Thresholds(_Strict):
+    link: float = Field(0.95, gt=0, lt=1, description="pairs at or above this probability are linked")
+    review: float = Field(0.50, gt=0, lt=1, description="pairs from this probability up to link go to a data officer")
+    evidence_against: float = Field(
+        -8.0, description="an identifier link is not made when the other comparisons' weight is below this (bits)"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Thresholds":
+        if self.review > self.link:
+            raise ValueError("the review threshold must not be above the link threshold")
+        return self
+
+
+class Training(_Strict):
+    random_pairs: int = Field(1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
+    max_iterations: int = Field(60, ge=1)
+    tolerance: float = Field(1e-5, gt=0)
+    seed: int = 42
+
+
+class Settings(_Strict):
+    link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    blocking: list[BlockingRule] = Field(min_length=1)
+    max_block_size: int = Field(2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful")
+    comparisons: list[Comparison] = Field(min_length=1)
+    strong_identifiers: list[str] = Field(
+        default_factory=lambda: ["pnc_id", "cro_number", "noms_number"],
+        description="records sharing one of these valid identifiers link directly",
+    )
+    unique_identifiers: list[str] = Field(
+        default_factory=lambda: ["pnc_id", "cro_number"],
+        description="one person never holds two different values of these (clusters are split)",
+    )
+    twins_rule: bool = Field(True, description="same surname and date of birth, different forenames: review, never auto-link")
+    training: Training = Field(default_factory=Training)
+
+    @field_validator("comparisons")
+    @classmethod
+    def _unique_names(cls, comparisons: list[Comparison]) -> list[Comparison]:
+        names = [c.name for c in comparisons]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"comparison names must be unique: {', '.join(repeated)}")
+        return comparisons
+
+    def comparison(self, name: str) -> Comparison | None:
+        return next((c for c in self.comparisons if c.name == name), None)
+
+
+@lru_cache(maxsize=16)
+def _load(path: Path, mtime: float) -> Settings:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: not valid YAML") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    path = Path(path) if path else DEFAULT_SETTINGS
+    if not path.is_file():
+        raise ConfigError(f"model settings {path} not found")
+    return _load(path.resolve(), path.stat().st_mtime)

@@ -1,0 +1,351 @@
+"""Identity matching: comparison levels, EM, term frequencies, decisions, constraints, stable ids, incremental nights."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.ingest import ingest_night
+from matching.clustering import cluster
+from matching.comparisons import compare, level_labels
+from matching.fellegi_sunter import expectation_maximisation
+from matching.model import ComparisonModel, Model
+from matching.pipeline import match
+from matching.prepare import prepare
+from matching.settings import load_settings
+from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.synthetic import generate
+from tests.canonical_records import canonical_frame, pnc
+
+NIGHT = dt.date(2026, 11, 23)
+SETTINGS = load_settings()
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory):
+    """Two nights of 1,200 synthetic people, ingested: (night 1 frames, night 2 frames, truth folder)."""
+    out = tmp_path_factory.mktemp("feeds")
+    generate(people=1200, seed=5, out=out, nights=2, start_date=NIGHT)
+    config = load_config(SHIPPED_CONFIG)
+    config.archive = str(out / "archive")
+    nights = []
+    for night in (NIGHT, NIGHT + dt.timedelta(days=1)):
+        nights.append([r.canonical for r in ingest_night(config, night, out / "landing")])
+    return nights[0], nights[1], out / "truth"
+
+
+@pytest.fixture(scope="module")
+def trained(two_nights):
+    """A model trained on the first night, reused by the hand-made cases (too small to train on)."""
+    return match(two_nights[0], SETTINGS).model
+
+
+# --- comparison levels -------------------------------------------------------------------------
+
+
+def levels_of(pairs: list[tuple[dict, dict]], feed: str = "probation") -> dict[str, list[str]]:
+    """The level label each comparison gives each hand-made pair of records."""
+    records = []
+    for left, right in pairs:
+        records += [left, right]
+    frame = canonical_frame(feed, records, identifiers=False, extras=False)
+    frame["source_key"] = [f"K{i:04d}" for i in range(len(frame))]  # keeps rid order = list order
+    prepared = prepare([frame])
+    a = np.arange(0, len(frame), 2)
+    gamma = compare(prepared, SETTINGS, a, a + 1)
+    return {c.name: [level_labels(c)[lv] for lv in gamma.levels[c.name]] for c in SETTINGS.comparisons}
+
+
+@pytest.mark.parametrize(
+    "left, right, expected",
+    [
+        ("JOHN", "JOHN", "exact"),
+        ("WILLIAM", "BILL", "nickname"),
+        ("BILL", "WILL", "nickname"),  # both short for WILLIAM
+        ("JONATHAN", "JONATHON", "jaro-winkler ≥ 0.92"),
+        ("PHILIP", "FILIP", "same sound"),
+        ("ANDREA", "ANDREW", "jaro-winkler ≥ 0.92"),
+        ("DEAN", "DEAM", "jaro-winkler ≥ 0.80"),
+        ("JOHN PAUL", "PAUL", "matches a middle name"),
+        ("JOHN", "KEVIN", "else"),
+        (None, "KEVIN", "null"),
+    ],
+)
+def test_forename_levels(left, right, expected):
+    assert levels_of([({"forenames": left}, {"forenames": right})])["forename"] == [expected]
+
+
+@pytest.mark.parametrize(
+    "left, right, expected",
+    [
+        ("SMITH", "SMITH", "exact"),
+        ("O'BRIEN", "OBRIEN", "exact"),
+        ("THOMPSON", "THOMSON", "jaro-winkler ≥ 0.92"),
+        ("ALAN", "ALLEN", "same sound"),
+        ("WILLIAMS", "WILKINS", "jaro-winkler ≥ 0.80"),
+        ("SMITH-JONES", "JONES", "one name part of the other"),
+        ("SMITH", "PATEL", "else"),
+    ],
+)
+def test_surname_levels(left, right, expected):
+    assert levels_of([({"surname": left}, {"surname": right})])["surname"] == [expected]
+
+
+def test_names_swapped_and_through_an_alias():
+    got = levels_of([
+        ({"forenames": "NEIL", "surname": "FOSTER"}, {"forenames": "FOSTER", "surname": "NEIL"}),
+        ({"forenames": "NEIL", "surname": "FOSTER", "aliases": "RICHARDS, NEIL"}, {"forenames": "NEIL", "surname": "RICHARDS"}),
+        ({"forenames": "GARY", "surname": "BROWN"}, {"forenames": "KEVIN", "surname": "BROWN", "aliases": "BROWN, GARY"}),
+    ])
+    assert got["names"] == ["forename and surname swapped", "through an alias", "through an alias"]
+    assert got["forename"] == ["exact"] * 3 and got["surname"] == ["exact"] * 3
+
+
+@pytest.mark.parametrize(
+    "left, right, expected",
+    [
+        ("1990-03-04", "1990-03-04", "exact"),
+        ("1990-03-04", "1990-04-03", "day and month transposed"),
+        ("1990-03-04", "1991-03-04", "one of day, month, year differs"),
+        ("1990-03-04", "1990-09-20", "within a year"),
+        ("1990-03-04", "1975-09-20", "else"),
+        ("1990-03-04", None, "null"),
+    ],
+)
+def test_date_of_birth_levels(left, right, expected):
+    pair = ({"date_of_birth": pd.Timestamp(left)}, {"date_of_birth": pd.Timestamp(right) if right else None})
+    assert levels_of([pair])["date_of_birth"] == [expected]
+
+
+@pytest.mark.parametrize(
+    "left, right, expected",
+    [("LS6 3TJ", "LS6 3TJ", "full postcode"), ("LS6 3TJ", "LS6 3AB", "same sector"), ("LS6 3TJ", "LS6 9AB", "same district"),
+     ("LS6 3TJ", "M1 1AE", "else"), ("LS6 3TJ", None, "null")],
+)
+def test_postcode_levels(left, right, expected):
+    assert levels_of([({"postcode": left}, {"postcode": right})])["postcode"] == [expected]
+
+
+def test_sex_and_identifier_levels():
+    got = levels_of([
+        ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "M", "pnc_id": pnc(1)}),
+        ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "F", "pnc_id": pnc(2)}),
+        ({"sex": "U", "pnc_id": None}, {"sex": "M", "pnc_id": pnc(2)}),
+    ])
+    assert got["sex"] == ["same", "different", "null"]
+    assert got["pnc_id"] == ["agree", "disagree", "null"]
+
+
+# --- Fellegi–Sunter ---------------------------------------------------------------------------
+
+
+def test_em_recovers_the_parameters_data_was_simulated_from():
+    rng = np.random.default_rng(3)
+    m_true = [np.array([0, 0.90, 0.07, 0.03]), np.array([0, 0.85, 0.15]), np.array([0, 0.80, 0.15, 0.05])]
+    u_true = [np.array([0, 0.01, 0.09, 0.90]), np.array([0, 0.10, 0.90]), np.array([0, 0.02, 0.18, 0.80])]
+    share, n = 0.3, 200_000
+    is_match = rng.random(n) < share
+    gamma = np.column_stack([
+        np.where(is_match, rng.choice(len(m), n, p=m), rng.choice(len(u), n, p=u)) for m, u in zip(m_true, u_true)
+    ]).astype(np.int8)
+    # EM starts its non-match side from random-pair frequencies: give it rough ones
+    u_start = [np.r_[0, (u[1:] + 0.05) / (u[1:] + 0.05).sum()] for u in u_true]
+    result = expectation_maximisation(gamma, [4, 3, 4], u_start=u_start, max_iterations=200, tolerance=1e-8)
+    assert result.converged
+    assert result.match_share == pytest.approx(share, abs=0.01)
+    for estimated, true in zip(result.m, m_true):
+        np.testing.assert_allclose(estimated[1:], true[1:], atol=0.01)
+    for estimated, true in zip(result.u_candidates, u_true):
+        np.testing.assert_allclose(estimated[1:], true[1:], atol=0.01)
+
+
+def test_term_frequency_makes_a_rare_surname_count_more():
+    frame = canonical_frame("probation", [{"surname": "SMITH"}, {"surname": "SMITH"}, {"surname": "ZYGMUNT"}, {"surname": "ZYGMUNT"}],
+                            identifiers=False, extras=False)
+    records = prepare([frame])
+    surname = next(c for c in SETTINGS.comparisons if c.name == "surname")
+    model = Model(
+        settings=SETTINGS,
+        comparisons=[ComparisonModel("surname", "surname", level_labels(surname), m=np.array([0, .9, .04, .02, .02, .01, .01]),
+                                     u=np.array([0, .01, .01, .01, .01, .01, .95]), term_frequencies={"SMITH": 0.02, "ZYGMUNT": 0.00002})],
+        prior=0.001, candidate_match_share=0.5,
+    )
+    gamma = compare(records, SETTINGS, np.array([0, 2]), np.array([1, 3]))
+    weights = model.score(gamma, records).weights["surname"]
+    assert weights[0] == pytest.approx(np.log2(0.9 / 0.02), abs=1e-4)
+    assert weights[1] == pytest.approx(np.log2(0.9 / 0.00002), abs=1e-4)
+    assert weights[1] - weights[0] == pytest.approx(np.log2(1000), abs=1e-4)
+
+
+def test_model_round_trips_through_json(tmp_path, trained):
+    path = trained.save(tmp_path / "model.json")
+    again = Model.load(path)
+    assert again.prior == trained.prior and again.fits(SETTINGS)
+    for x, y in zip(again.comparisons, trained.comparisons):
+        np.testing.assert_allclose(x.m, y.m)
+        np.testing.assert_allclose(x.u, y.u)
+
+
+# --- decisions, constraints, review ------------------------------------------------------------
+
+
+def people(feed, records):
+    return canonical_frame(feed, records, identifiers=False)
+
+
+def by_key(result):
+    return dict(zip(result.clusters["feed"] + ":" + result.clusters["source_key"], result.clusters["person_id"]))
+
+
+def test_the_same_person_in_three_feeds_is_one_person(trained):
+    frames = [people("police", [{}]), people("probation", [{"forenames": "NEIL"}]), people("prison", [{"surname": "F0STER"}])]
+    result = match(frames, SETTINGS, model=trained)
+    assert len(set(by_key(result).values())) == 1
+
+
+def test_officer_decisions_win_over_the_model(trained):
+    twin_like = [people("police", [{}]), people("probation", [{}]), people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01")}])]
+    decisions = pd.DataFrame([
+        {"kind": "do_not_link", "feed_a": "police", "source_key_a": "K1", "feed_b": "probation", "source_key_b": "K1"},
+        {"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"},
+    ])
+    result = match(twin_like, SETTINGS, model=trained, decisions=decisions)
+    ids = by_key(result)
+    assert ids["police:K1"] != ids["probation:K1"]
+    assert ids["police:K1"] == ids["prison:K1"]
+    linked = result.clusters.set_index(["feed", "source_key"])
+    assert linked.loc[("prison", "K1"), "linked_by"] == "officer"
+
+
+def test_two_different_pnc_ids_split_a_cluster_at_its_weakest_link(trained):
+    frames = [
+        people("police", [{"pnc_id": pnc(11)}]),
+        people("probation", [{"pnc_id": None, "crn": "X000001"}]),
+        people("prison", [{"pnc_id": pnc(22), "forenames": "NEIL", "postcode": None, "noms_number": None}]),
+    ]
+    result = match(frames, SETTINGS, model=trained)
+    ids = by_key(result)
+    assert len(set(ids.values())) == 2
+    assert ids["police:K1"] == ids["probation:K1"] != ids["prison:K1"]  # the weakest link was the prison one
+    assert set(result.clusters["status"]) == {"needs_attention"}
+    assert result.clusters["status_reason"].str.contains("two different pnc id values").all()
+    # an officer's link decision allows it
+    decision = pd.DataFrame([{"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"}])
+    allowed = match(frames, SETTINGS, model=trained, decisions=decision)
+    assert len(set(by_key(allowed).values())) == 1
+
+
+def test_cluster_cuts_the_weakest_link_of_a_chain():
+    # 0-1 strong, 1-2 weak, 2-3 strong; 0 and 3 hold different unique values
+    values = {"pnc_id": np.array(["A", None, None, "B"], dtype=object)}
+    result = cluster(4, np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([30.0, 5.0, 28.0]),
+                     np.array(["model"] * 3, dtype=object), values, (np.zeros(0, int), np.zeros(0, int)))
+    assert result.label[0] == result.label[1] != result.label[2] == result.label[3]
+    assert result.cut_links == 1 and set(result.status) == {"needs_attention"}
+
+
+def test_do_not_link_splits_a_chain_that_would_join_the_pair():
+    result = cluster(3, np.array([0, 1]), np.array([1, 2]), np.array([20.0, 10.0]), np.array(["model"] * 2, dtype=object), {},
+                     (np.array([0]), np.array([2])))
+    assert result.label[0] == result.label[1] != result.label[2]
+    assert "do-not-link" in result.reason[2]
+
+
+def test_possible_twins_are_reviewed_never_linked(trained):
+    frames = [people("police", [{"forenames": "MICHAEL"}]), people("probation", [{"forenames": "DAVID"}])]
+    result = match(frames, SETTINGS, model=trained)
+    assert len(set(by_key(result).values())) == 2
+    assert result.review["rule"].tolist() == ["possible_twins"]
+    assert "never linked automatically" in result.review["detail"].iloc[0]
+
+
+def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_linked(trained):
+    frames = [people("police", [{"pnc_id": pnc(7)}]),
+              people("probation", [{"pnc_id": pnc(7), "forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01"),
+                                   "postcode": "M1 1AE", "sex": "F"}])]
+    result = match(frames, SETTINGS, model=trained)
+    assert len(set(by_key(result).values())) == 2
+    assert result.review["rule"].tolist() == ["identifier_contradicted"]
+
+
+def test_a_shared_pnc_id_links_despite_a_different_name(trained):
+    frames = [people("police", [{"pnc_id": pnc(7)}]), people("prison", [{"pnc_id": pnc(7), "forenames": "NEIL", "surname": "WALKER"}])]
+    result = match(frames, SETTINGS, model=trained)
+    assert len(set(by_key(result).values())) == 1
+    assert "identifier:pnc_id" in set(result.clusters["linked_by"])
+
+
+def test_review_band_explains_each_comparison_in_words(trained):
+    frames = [people("police", [{"postcode": None}]),
+              people("probation", [{"date_of_birth": pd.Timestamp("1996-03-01"), "postcode": None, "sex": "U"}])]
+    linked = match(frames, SETTINGS, model=trained)
+    probability = linked.pairs["match_probability"].iloc[0]
+    assert 0.5 < probability < 0.999999
+    reviewed = match(frames, SETTINGS, model=trained, link_threshold=0.999999)  # now the pair is in the band
+    assert len(set(by_key(reviewed).values())) == 2
+    detail = reviewed.review["detail"].iloc[0]
+    assert reviewed.review["rule"].tolist() == ["match_review"]
+    assert detail.startswith(f"may be the same person as probation record K* (probability {probability:.4f}): ")
+    assert "surname: exact (+" in detail and "date of birth: within a year (-" in detail and "postcode: one or both missing (+0.0)" in detail
+    assert "FOSTER" not in detail and "NEIL" not in detail
+
+
+def test_results_do_not_depend_on_row_order(two_nights):
+    frames = two_nights[0]
+    shuffled = [f.sample(frac=1.0, random_state=1) for f in reversed(frames)]
+    first = match(frames, SETTINGS).clusters.sort_values(["feed", "source_key"]).reset_index(drop=True)
+    again = match(shuffled, SETTINGS).clusters.sort_values(["feed", "source_key"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first[["feed", "source_key", "person_id"]], again[["feed", "source_key", "person_id"]])
+
+
+# --- nights: stable ids, events, incremental --------------------------------------------------
+
+
+def test_person_ids_are_stable_across_nights_and_incremental_equals_full(two_nights):
+    night1, night2, truth = two_nights
+    first = match(night1, SETTINGS)
+    accuracy = _pairwise_f1(first.clusters, pd.read_csv(truth / NIGHT.isoformat() / "records.csv", dtype=str))
+    assert accuracy > 0.98
+    previous = first.clusters[["feed", "source_key", "person_id"]]
+    incremental = match(night2, SETTINGS, model=first.model, state=first.state, previous_links=previous)
+    full = match(night2, SETTINGS, model=first.model, state=first.state, previous_links=previous, full=True)
+    assert incremental.stats["incremental"] and not full.stats["incremental"]
+    assert incremental.stats["changed_records"] < 0.1 * incremental.stats["records"]
+    columns = ["feed", "source_key", "person_id", "linked_by", "status"]
+    pd.testing.assert_frame_equal(incremental.clusters[columns], full.clusters[columns])
+
+    # records that were there both nights, in persons whose records did not change, keep their id
+    both = previous.merge(incremental.clusters[["feed", "source_key", "person_id"]], on=["feed", "source_key"], suffixes=("_1", "_2"))
+    kept = (both["person_id_1"] == both["person_id_2"]).mean()
+    assert kept > 0.995
+
+
+def test_a_merge_and_a_split_are_recorded_as_events(two_nights, trained):
+    night1, night2, _ = two_nights
+    first = match(night1, SETTINGS, model=trained)
+    previous = first.clusters[["feed", "source_key", "person_id"]]
+    sizes = previous.groupby("person_id").size()
+    pair = previous[previous["person_id"].isin(sizes[sizes >= 2].index[:1])].head(2)  # split this person
+    singles = previous[previous["person_id"].isin(sizes[sizes == 1].index[:2])]  # merge these two
+    (a, b), (c, d) = pair[["feed", "source_key"]].to_numpy(), singles[["feed", "source_key"]].to_numpy()
+    decisions = pd.DataFrame([
+        {"kind": "do_not_link", "feed_a": a[0], "source_key_a": a[1], "feed_b": b[0], "source_key_b": b[1]},
+        {"kind": "link", "feed_a": c[0], "source_key_a": c[1], "feed_b": d[0], "source_key_b": d[1]},
+    ])
+    second = match(night1, SETTINGS, model=trained, previous_links=previous, decisions=decisions)
+    events = second.events
+    merged = events[events["kind"] == "merged"]
+    split = events[events["kind"] == "split"]
+    assert len(merged) == 1 and sorted(merged["old_person_ids"].iloc[0]) == sorted(singles["person_id"])
+    assert len(split) == 1 and split["old_person_ids"].iloc[0] == [pair["person_id"].iloc[0]]
+    assert int(split["new_person_id"].iloc[0][1:]) > int(previous["person_id"].str[1:].astype(int).max())  # a new id, never reused
+
+
+def _pairwise_f1(clusters, truth):
+    from matching.evaluate import evaluate
+
+    return evaluate(clusters, truth)["pairwise"]["f1"]
