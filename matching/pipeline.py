@@ -231,7 +231,8 @@ def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd
         explanations.append(model.explain(levels, weights))
     other = pairs["feed_b"] + " record " + pairs["source_key_b"].map(mask_identifier)
     headline = pairs["reason"].map(REVIEW_RULES)
-    detail = headline + " as " + other + f" (probability " + pairs["match_probability"].map("{:.3f}".format) + "): " + pd.Series(explanations, index=pairs.index)
+    probability = pairs["match_probability"].map("{:.4f}".format)
+    detail = headline + " as " + other + " (probability " + probability + "): " + pd.Series(explanations, index=pairs.index)
     return pd.DataFrame({
         "feed": pairs["feed_a"].to_numpy(), "source_key": pairs["source_key_a"].to_numpy(),
         "other_feed": pairs["feed_b"].to_numpy(), "other_source_key": pairs["source_key_b"].to_numpy(),
