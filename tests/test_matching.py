@@ -349,3 +349,61 @@ def _pairwise_f1(clusters, truth):
     from matching.evaluate import evaluate
 
     return evaluate(clusters, truth)["pairwise"]["f1"]
+
+
+# --- the store, and the commands -----------------------------------------------------------------
+
+
+def test_matching_reads_previous_ids_and_decisions_from_the_store(store_engine, tmp_path, trained):
+    """Previous person ids and officers' decisions come from the store (SQLite and PostgreSQL alike)."""
+    from store.db import session_scope
+    from store.models import Decision, Person, PersonLink
+    from flows.match import match_records
+
+    frames = [people("police", [{}]), people("probation", [{}]), people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "noms_number": None}])]
+    with session_scope(store_engine) as session:
+        session.add_all([Person(person_id=p, first_seen_run_id=1, last_seen_run_id=1) for p in ("P000000041", "P000000077")])
+        session.flush()
+        session.add_all([
+            PersonLink(feed="police", source_key="K1", person_id="P000000041", linked_by="single", run_id=1),
+            PersonLink(feed="prison", source_key="K1", person_id="P000000077", linked_by="single", run_id=1),
+        ])
+        session.add(Decision(kind="do_not_link", feed_a="police", source_key_a="K1", feed_b="probation", source_key_b="K1",
+                             reason="twins, confirmed by the custody photograph", decided_by="officer.one"))
+    config = load_config(SHIPPED_CONFIG)
+    trained.save(tmp_path / "model.json")  # reused, as a night would reuse last night's
+    (tmp_path / "state.json").unlink(missing_ok=True)
+    result = match_records(config, frames, engine=store_engine, state_dir=tmp_path)
+    ids = by_key(result)
+    assert ids["police:K1"] == "P000000041" and ids["prison:K1"] == "P000000077"
+    assert ids["probation:K1"] not in ("P000000041", "P000000077")
+    assert int(ids["probation:K1"][1:]) == 78  # the next id after the highest ever issued
+
+
+def test_match_and_evaluate_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from nominal.cli import app
+
+    generate(people=400, seed=9, out=tmp_path / "feeds", nights=2, start_date=NIGHT)
+    config = tmp_path / "nominal.yaml"
+    config.write_text(SHIPPED_CONFIG.read_text())
+    runner = CliRunner()
+    common = ["--config", str(config), "--landing", str(tmp_path / "feeds" / "landing")]
+    first = runner.invoke(app, ["match", "--as-of", NIGHT.isoformat(), "--out", str(tmp_path / "m1"), *common])
+    assert first.exit_code == 0, first.output
+    for name in ("clusters.csv", "pairs.parquet", "model.json", "review.parquet", "events.csv", "match.json"):
+        assert (tmp_path / "m1" / name).is_file()
+    clusters = pd.read_csv(tmp_path / "m1" / "clusters.csv", dtype=str)
+    assert list(clusters.columns[:3]) == ["feed", "source_key", "person_id"]
+    pairs = pd.read_parquet(tmp_path / "m1" / "pairs.parquet")
+    assert {"feed_a", "source_key_a", "feed_b", "source_key_b", "match_probability", "surname_level", "surname_weight"} <= set(pairs.columns)
+
+    second = runner.invoke(app, ["match", "--as-of", (NIGHT + dt.timedelta(days=1)).isoformat(), "--out", str(tmp_path / "m2"), *common])
+    assert second.exit_code == 0 and "incremental" in " ".join(second.output.split())
+    truth = tmp_path / "feeds" / "truth" / (NIGHT + dt.timedelta(days=1)).isoformat() / "records.csv"
+    scored = runner.invoke(app, ["evaluate", "--truth", str(truth), "--out", str(tmp_path / "m2"), "--thresholds", "0.5,0.95"])
+    assert scored.exit_code == 0, scored.output
+    evaluation = __import__("json").loads((tmp_path / "m2" / "evaluation.json").read_text())
+    assert evaluation["pairwise"]["f1"] > 0.97 and [t["threshold"] for t in evaluation["thresholds"]] == [0.5, 0.95]
+    assert "pairwise  precision" in scored.output
