@@ -70,6 +70,9 @@ def print_dataset(name: str, results: dict[str, dict]) -> None:
           f"{nominal['links_cut']} links cut by constraints")
     print(f"  nominal stages (s): {nominal['stages']}")
     print(f"  splink stages (s):  {splink['stages']}")
+    if nominal["null_comparisons"]:
+        print(f"  WARNING: nominal compared no pair on {', '.join(nominal['null_comparisons'])} (null for every pair): "
+              "the matcher did not see these columns")
     print(f"  nominal pairs by rule: {nominal['pairs_by_rule']}" + (f"  skipped blocks: {nominal['skipped_blocks']}" if nominal["skipped_blocks"] else ""))
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
 from common import DATA, START, dataset
 
 FEBRL4 = "febrl4"

@@ -4,7 +4,8 @@
 
 Timed: ``matching.pipeline.match`` from canonical frames to persons (prepare, blocking, training,
 scoring, decisions, clustering, ids). Not timed: reading the Parquet files, and the scoring
-against the truth afterwards (including re-deriving the candidate pairs for blocking recall).
+against the truth afterwards. The candidate pairs (for blocking recall) are the very ones
+``match`` made: its ``candidate_pairs`` call is observed, not repeated.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ import pandas as pd
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-import match_data  # noqa: E402
-import match_metrics as mm  # noqa: E402
-from matching.blocking import candidate_pairs  # noqa: E402
-from matching.evaluate import evaluate  # noqa: E402
-from matching.pipeline import match  # noqa: E402
-from matching.prepare import prepare  # noqa: E402
-from matching.settings import load_settings  # noqa: E402
+import match_data
+import match_metrics as mm
+
+from matching import pipeline
+from matching.evaluate import evaluate
+from matching.settings import load_settings
 
 FEBRL4_SETTINGS = Path(__file__).resolve().parent / "febrl4_settings.yaml"
 
@@ -36,21 +36,32 @@ def settings_for(data: match_data.MatchInput):
     return load_settings(FEBRL4_SETTINGS if data.link_type == "link_only" else None)
 
 
-def without_empty_postcode(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Work round matching/prepare.py failing when no record has a postcode (FEBRL4 has none
-    in the canonical, UK-only, field): give it a blank placeholder. The FEBRL4 settings use no
-    postcode comparison or key, so the placeholder cannot change the result."""
-    if any(f["postcode"].notna().any() for f in frames):
-        return frames
-    return [f.assign(postcode=" ") for f in frames]
+class CandidateRecorder:
+    """Keeps what ``match``'s blocking returned, without changing it (``match`` reports only counts)."""
 
+    def __init__(self):
+        self.records = None
+        self.candidates = None
 
-def candidate_positions(keys: mm.Keys, frames: list[pd.DataFrame], settings) -> tuple[np.ndarray, np.ndarray]:
-    """nominal's candidate pairs (what its blocking produced), as truth positions."""
-    records = prepare(frames)
-    candidates = candidate_pairs(records, settings)
-    ids = (records.frame["feed"].astype("str") + mm.SEPARATOR + records.frame["source_key"].astype("str")).to_numpy()
-    return keys.positions(ids[candidates.a]), keys.positions(ids[candidates.b])
+    def __enter__(self):
+        original = self.original = pipeline.candidate_pairs
+
+        def recording(records, settings, *args, **kwargs):
+            self.records = records
+            self.candidates = original(records, settings, *args, **kwargs)
+            return self.candidates
+
+        pipeline.candidate_pairs = recording
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pipeline.candidate_pairs = self.original
+
+    def positions(self, keys: mm.Keys) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs as truth positions."""
+        f = self.records.frame
+        ids = (f["feed"].astype("str") + mm.SEPARATOR + f["source_key"].astype("str")).to_numpy()
+        return keys.positions(ids[self.candidates.a]), keys.positions(ids[self.candidates.b])
 
 
 def scored_pairs(keys: mm.Keys, pairs: pd.DataFrame) -> dict:
@@ -63,19 +74,24 @@ def scored_pairs(keys: mm.Keys, pairs: pd.DataFrame) -> dict:
     return {"a": a, "b": b, "p": pairs["match_probability"].to_numpy(dtype="float64"), "always": always, "never": never}
 
 
+def unused_comparisons(settings, pairs: pd.DataFrame) -> list[str]:
+    """Comparisons that were null for every kept pair: a column the matcher never saw (a warning sign)."""
+    return [c.name for c in settings.comparisons if len(pairs) and (pairs[f"{c.name}_level"] == 0).all()]
+
+
 def run(path: str) -> dict:
     data = match_data.load(path)
-    frames = without_empty_postcode(data.frames)
     settings = settings_for(data)
 
-    started = time.perf_counter()
-    result = match(frames, settings)
-    seconds = time.perf_counter() - started
+    with CandidateRecorder() as blocking:
+        started = time.perf_counter()
+        result = pipeline.match(data.frames, settings)
+        seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before scoring adds its own
 
     keys = mm.Keys(data.truth)
     link_only = data.link_type == "link_only"
-    a, b = candidate_positions(keys, frames, settings)
+    a, b = blocking.positions(keys)
     pairs = scored_pairs(keys, result.pairs)
     scores = mm.sweep(keys, pairs["a"], pairs["b"], pairs["p"], pairs["always"], pairs["never"])
     best_threshold, best_scores = mm.best(scores)
@@ -95,6 +111,7 @@ def run(path: str) -> dict:
         "pairs_by_rule": result.stats["pairs_by_rule"],
         "skipped_blocks": result.stats["skipped_blocks"],
         "links_cut": result.stats.get("links_cut", 0),
+        "null_comparisons": unused_comparisons(settings, result.pairs),
         "em": {k: result.model.trained.get(k) for k in ("em_iterations", "em_converged", "random_pairs")},
     }
 

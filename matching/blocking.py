@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .arrays import dense_codes, isin_sorted, unique_sorted
 from .prepare import Records
 from .settings import BlockingRule, Settings
 
@@ -99,9 +100,8 @@ def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.nda
         codes = _codes(values)
         valid &= codes >= 0
         # combine, then renumber densely so that several keys never overflow 64 bits
-        _, combined = np.unique(combined * (int(codes.max()) + 2 if len(codes) else 1) + codes, return_inverse=True)
-    _, block = np.unique(combined[valid], return_inverse=True)
-    return rid[valid], block.astype(np.int64)
+        combined = dense_codes(combined * (int(codes.max()) + 2 if len(codes) else 1) + codes)
+    return rid[valid], dense_codes(combined[valid])
 
 
 def pairs_in_blocks(rid: np.ndarray, block: np.ndarray, max_block_size: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -152,13 +152,13 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
         if settings.link_type == "link_only":
             across = feeds[a] != feeds[b]
             a, b = a[across], b[across]
-        codes = np.unique(a * n + b)
-        new = np.setdiff1d(codes, seen, assume_unique=True)
+        codes = unique_sorted(a * n + b)
+        new = codes[~isin_sorted(codes, seen)]
         per_rule[rule.name] = int(len(new))
         skipped[rule.name] = too_big
         if too_big:
             log.info("blocking rule %s: %d blocks larger than %d records skipped", rule.name, too_big, settings.max_block_size)
-        seen = np.union1d(seen, new)
+        seen = unique_sorted(np.concatenate([seen, new]))
     return Candidates(a=seen // n, b=seen % n, per_rule=per_rule, skipped_blocks=skipped)
 
 

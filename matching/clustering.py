@@ -17,6 +17,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .arrays import isin_sorted, unique_sorted
+
 OFFICER = "officer"
 
 
@@ -57,7 +59,7 @@ def cluster(
     if not len(violating):
         return Clusters(label=label, status=status, reason=reason, cut_links=0)
 
-    in_bad = np.isin(label, violating)
+    in_bad = isin_sorted(label, violating)
     edge_bad = in_bad[a]
     next_label = int(label.max()) + 1 if n else 0
     dnl = _pair_set(*do_not_link)
@@ -141,4 +143,4 @@ def _violating_components(label: np.ndarray, unique_values: dict[str, np.ndarray
     if len(da):
         same = label[da] == label[db]
         bad.append(label[da][same])
-    return np.unique(np.concatenate(bad)) if bad else np.zeros(0, dtype=np.int64)
+    return unique_sorted(np.concatenate(bad)) if bad else np.zeros(0, dtype=np.int64)

@@ -16,6 +16,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from .arrays import isin_sorted
 from .prepare import Records, nickname_equivalent
 from .settings import Comparison, Settings
 
@@ -198,7 +199,7 @@ def compare_values(records: Records, comparison: Comparison, a: np.ndarray, b: n
     vocabulary, codes = records.codes(comparison.column)
     if comparison.null_values:
         unknown = np.flatnonzero(np.isin(vocabulary.values, comparison.null_values))
-        codes = np.where(np.isin(codes, unknown), -1, codes)
+        codes = np.where(isin_sorted(codes, unknown), -1, codes)
     x, y = codes[a], codes[b]
     null = (x < 0) | (y < 0)
     equal = x == y

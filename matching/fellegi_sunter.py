@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import group_rows
+
 log = logging.getLogger("nominal.match")
 
 _FLOOR = 1e-6
@@ -49,7 +51,7 @@ def patterns(gamma: np.ndarray, n_levels: list[int]) -> tuple[np.ndarray, np.nda
         return np.zeros((1, 0), np.int8), np.array([len(gamma)])
     radix = np.cumprod([1, *n_levels[:-1]]).astype(np.int64)
     codes = gamma.astype(np.int64) @ radix
-    unique, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    first, counts = group_rows(codes)
     return gamma[first], counts
 
 

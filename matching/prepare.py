@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 
 from nominal import text
 
+from .arrays import isin_sorted
+
 try:  # C++ Double Metaphone; its absence only costs the phonetic levels and keys
     from doublemetaphone import doublemetaphone as _double_metaphone
 except ImportError:  # pragma: no cover
@@ -208,4 +210,4 @@ def nickname_equivalent(records: Records, a_codes: np.ndarray, b_codes: np.ndarr
     x, y = records.name_nickname[a_codes], records.name_nickname[b_codes]
     known = (x >= 0) & (y >= 0)
     pair = np.where(known, x.astype(np.int64) * records.nickname_size + y, -1)
-    return known & np.isin(pair, records.nickname_pairs)
+    return known & isin_sorted(pair, records.nickname_pairs)
