@@ -144,7 +144,7 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
     per_rule, skipped = {}, {}
     n = np.int64(records.n)
     for rule in settings.blocking:
-        if any(k not in records.frame.columns and k not in _DERIVED for k in rule.keys):
+        if any(k not in records.frame.columns and k not in DERIVED_KEYS for k in rule.keys):
             log.info("blocking rule %s skipped: a key is not in these records", rule.name)
             continue
         rid, block = rule_codes(records, rule)
@@ -162,5 +162,5 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
     return Candidates(a=seen // n, b=seen % n, per_rule=per_rule, skipped_blocks=skipped)
 
 
-_DERIVED = {"dob", "dob_any_order", "dob_year", "dob_month_day", "surname_initial", "forename_initial", "names_sound_any_order",
+DERIVED_KEYS = {"dob", "dob_any_order", "dob_year", "dob_month_day", "surname_initial", "forename_initial", "names_sound_any_order",
             "surname_sound", "forename_sound"}

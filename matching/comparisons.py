@@ -57,6 +57,10 @@ class Gamma:
     def __len__(self) -> int:
         return len(self.a)
 
+    def take(self, mask: np.ndarray) -> "Gamma":
+        return Gamma(a=self.a[mask], b=self.b[mask], levels={k: v[mask] for k, v in self.levels.items()},
+                     tf_codes={k: v[mask] for k, v in self.tf_codes.items()})
+
     def matrix(self, names: list[str]) -> np.ndarray:
         return np.column_stack([self.levels[n] for n in names]) if names else np.zeros((len(self.a), 0), np.int8)
 

@@ -38,11 +38,16 @@ class EMResult:
 
 
 def level_frequencies(levels: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Share of each non-null level (index 0, null, gets 0), with a little smoothing so none is exactly 0."""
+    """Share of each non-null level (index 0, null, gets 0).
+
+    No pseudo-counts: a level never seen gets a share of 0, which the weights floor at ``_FLOOR``
+    on both sides, so it weighs nothing — smoothing m and u by the same count would instead give an
+    unseen level a large positive weight (their sample sizes differ a hundredfold).
+    """
     counts = np.bincount(levels, weights=weights, minlength=n_levels).astype("float64")
     counts[0] = 0.0
-    counts[1:] += 0.5
-    return counts / counts[1:].sum() if counts[1:].sum() else counts
+    total = counts[1:].sum()
+    return counts / total if total else counts
 
 
 def patterns(gamma: np.ndarray, n_levels: list[int]) -> tuple[np.ndarray, np.ndarray]:

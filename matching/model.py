@@ -37,7 +37,12 @@ class ComparisonModel:
 
     @property
     def weights(self) -> np.ndarray:
-        return level_weights(self.m, self.u)
+        weights = level_weights(self.m, self.u)
+        if self.kind == "name_variant":
+            # Which reading of the names agreed (swapped, through an alias) qualifies the forename and
+            # surname evidence; it is not evidence of its own: it may lower the weight, never add to it.
+            weights = np.minimum(weights, 0.0)
+        return weights
 
     def as_dict(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "levels": [
@@ -76,9 +81,10 @@ class Model:
     def comparison(self, name: str) -> ComparisonModel:
         return next(c for c in self.comparisons if c.name == name)
 
-    def score(self, gamma: Gamma, records: Records) -> Scores:
+    def score(self, gamma: Gamma, records: Records, weights: bool = True) -> Scores:
+        """Match weight and probability of every pair, and (``weights``) each comparison's weight."""
         total = np.full(len(gamma), prior_weight(self.prior))
-        weights = {}
+        kept: dict[str, np.ndarray] = {}
         for c in self.comparisons:
             levels = gamma.levels[c.name]
             w = c.weights[levels].astype("float64")
@@ -87,9 +93,10 @@ class Model:
                 if exact.any():
                     frequency = self._frequencies(c, records)[gamma.tf_codes[c.name][exact]]
                     w[exact] = np.log2(max(c.m[1], 1e-6) / frequency)
-            weights[c.name] = w.astype("float32")
+            if weights:
+                kept[c.name] = w.astype("float32")
             total += w
-        return Scores(match_weight=total, match_probability=probability(total), weights=weights)
+        return Scores(match_weight=total, match_probability=probability(total), weights=kept)
 
     def _frequencies(self, comparison: ComparisonModel, records: Records) -> np.ndarray:
         """The model's term frequency of every value in these records' vocabulary (a floor for unseen ones)."""

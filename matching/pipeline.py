@@ -17,12 +17,13 @@ import pandas as pd
 
 from nominal.masking import mask_identifier
 
+from .arrays import isin_sorted, unique_sorted
 from .blocking import candidate_pairs
 from .clustering import cluster
-from .comparisons import compare
+from .comparisons import Gamma, compare
 from .decide import LINK, REVIEW, decide
 from .ids import assign_ids
-from .model import Model, train
+from .model import Model, Scores, train
 from .prepare import Records, prepare
 from .settings import Settings
 from .state import MatchState, record_hashes
@@ -50,11 +51,10 @@ class MatchResult:
     stats: dict = field(default_factory=dict)
 
 
-def score_pairs(records: Records, model: Model, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+def pair_table(records: Records, model: Model, gamma: Gamma, scores: Scores) -> pd.DataFrame:
     """The scored pair table: keys of both records, probability, weight, each comparison's level and weight."""
-    gamma = compare(records, model.settings, a, b)
-    scores = model.score(gamma, records)
     f = records.frame
+    a, b = gamma.a, gamma.b
     table = {
         "rid_a": a, "rid_b": b,
         "feed_a": f["feed"].to_numpy()[a], "source_key_a": f["source_key"].to_numpy()[a],
@@ -67,17 +67,31 @@ def score_pairs(records: Records, model: Model, a: np.ndarray, b: np.ndarray) ->
     return pd.DataFrame(table)
 
 
-def _keep(table: pd.DataFrame, settings: Settings) -> np.ndarray:
-    """Pairs worth remembering for the next night: any that could link or be reviewed."""
-    keep = table["match_probability"].to_numpy() >= min(settings.thresholds.review, 0.01)
+def score_pairs(records: Records, model: Model, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    gamma = compare(records, model.settings, a, b)
+    return pair_table(records, model, gamma, model.score(gamma, records))
+
+
+def _keep(gamma: Gamma, probability: np.ndarray, settings: Settings) -> np.ndarray:
+    """Pairs worth keeping (and remembering for the next night): any that could link or be reviewed."""
+    keep = probability >= min(settings.thresholds.review, 0.01)
     for c in settings.comparisons:
         if c.kind == "identifier":
-            keep |= table[f"{c.name}_level"].to_numpy() == 1
+            keep |= gamma.levels[c.name] == 1
     surname = next((c.name for c in settings.comparisons if c.kind == "surname"), None)
     dob = next((c.name for c in settings.comparisons if c.kind == "date_of_birth"), None)
     if surname and dob:  # possible twins are reviewed whatever their probability
-        keep |= (table[f"{surname}_level"].to_numpy() == 1) & (table[f"{dob}_level"].to_numpy() == 1)
+        keep |= (gamma.levels[surname] == 1) & (gamma.levels[dob] == 1)
     return keep
+
+
+def extra_columns(settings: Settings) -> tuple[str, ...]:
+    """Record columns the settings read besides the canonical ones matching always uses."""
+    from .blocking import DERIVED_KEYS
+
+    columns = [c.column for c in settings.comparisons if c.column]
+    columns += [k for rule in settings.blocking for k in rule.keys if k not in DERIVED_KEYS]
+    return tuple(dict.fromkeys(columns))
 
 
 def _rid_lookup(records: Records) -> pd.Series:
@@ -127,7 +141,7 @@ def match(
         timings[name] = round(now - started, 2)
         started = now
 
-    records = prepare(frames)
+    records = prepare(frames, extra_columns=extra_columns(settings))
     hashes = record_hashes(records)
     lap("prepare")
 
@@ -139,15 +153,17 @@ def match(
     candidates = candidate_pairs(records, settings, only=changed)
     lap("blocking")
 
+    gamma = compare(records, settings, candidates.a, candidates.b)
+    lap("compare")
     if not usable:
-        gamma = compare(records, settings, candidates.a, candidates.b)
-        lap("compare")
         model = train(records, settings, gamma)
         lap("train")
-    table = score_pairs(records, model, candidates.a, candidates.b)
+    probability = model.score(gamma, records, weights=False).match_probability
+    kept_gamma = gamma.take(_keep(gamma, probability, settings))
+    del gamma
+    kept = pair_table(records, model, kept_gamma, model.score(kept_gamma, records))
     lap("score")
 
-    kept = table[_keep(table, settings)]
     if incremental:
         reused = state.pairs_between_unchanged(records, changed, _rid_lookup(records))
         kept = pd.concat([reused, kept], ignore_index=True)
@@ -168,11 +184,12 @@ def match(
     linked_by = links["linked_by"].to_numpy(dtype=object)
     strength = np.where(linked_by == "officer", np.inf, np.where(pd.Series(linked_by).str.startswith("identifier").to_numpy(), strength + 1000, strength))
     dnl = decided[decided.get("officer", pd.Series("", index=decided.index)) == "do_not_link"]
-    unique_values = {name: records.frame[name].astype(object).where(records.frame[name].notna(), None).to_numpy() for name in settings.unique_identifiers if name in records.frame}
+    unique_values, doubted = _trusted_unique_values(records, decided, settings)
     clusters = cluster(
         records.n, links["rid_a"].to_numpy(), links["rid_b"].to_numpy(), strength, linked_by, unique_values,
         (dnl["rid_a"].to_numpy(), dnl["rid_b"].to_numpy()),
     )
+    _flag_doubted(clusters, doubted)
     person, events = assign_ids(records.frame, clusters.label, previous_links, highest_id)
     lap("cluster")
 
@@ -197,6 +214,41 @@ def match(
     log.info("matched %d records into %d persons (%d links, %d for review)", records.n, stats["persons"], stats["links"], stats["reviews"])
     return MatchResult(clusters=result_clusters, pairs=decided.drop(columns=["rid_a", "rid_b"]), review=review, events=events,
                        model=model, state=new_state, stats=stats)
+
+
+def _trusted_unique_values(records: Records, decided: pd.DataFrame, settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each unique identifier's value per record, for the clustering constraint — except values in doubt.
+
+    A value is in doubt on both records of a pair that shares it while everything else says they
+    are different people (``identifier_contradicted``): one of them was keyed in error. Such a value
+    cannot hold the record's own person apart from its other records; the person is flagged instead.
+    """
+    contradicted = decided[decided["reason"] == "identifier_contradicted"]
+    values, doubted = {}, {}
+    for name in settings.unique_identifiers:
+        if name not in records.frame:
+            continue
+        column = records.frame[name]
+        comparison = next((c.name for c in settings.comparisons if c.kind == "identifier" and c.column == name), None)
+        in_doubt = np.zeros(records.n, dtype=bool)
+        if comparison is not None and len(contradicted):
+            shared = contradicted[contradicted[f"{comparison}_level"] == 1]
+            in_doubt[shared["rid_a"].to_numpy()] = True
+            in_doubt[shared["rid_b"].to_numpy()] = True
+        values[name] = column.astype(object).where(column.notna() & ~in_doubt, None).to_numpy()
+        doubted[name] = in_doubt
+    return values, doubted
+
+
+def _flag_doubted(clusters, doubted: dict[str, np.ndarray]) -> None:
+    """Persons holding a record whose identifier is in doubt need a data officer's attention."""
+    for name, in_doubt in doubted.items():
+        if not in_doubt.any():
+            continue
+        members = np.flatnonzero(isin_sorted(clusters.label, unique_sorted(clusters.label[in_doubt])))
+        note = f"a {name.replace('_', ' ')} here is also on a record of a clearly different person (keyed in error?)"
+        clusters.status[members] = "needs_attention"
+        clusters.reason[members] = [note if r is None else f"{r}; {note}" for r in clusters.reason[members]]
 
 
 def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.DataFrame) -> pd.DataFrame:

@@ -281,7 +281,7 @@ def test_a_shared_pnc_id_links_despite_a_different_name(trained):
 
 def test_review_band_explains_each_comparison_in_words(trained):
     frames = [people("police", [{"postcode": None}]),
-              people("probation", [{"date_of_birth": pd.Timestamp("1996-03-01"), "postcode": None, "sex": "U"}])]
+              people("probation", [{"date_of_birth": pd.Timestamp("1995-09-12"), "postcode": None, "sex": "U"}])]
     linked = match(frames, SETTINGS, model=trained)
     probability = linked.pairs["match_probability"].iloc[0]
     assert 0.5 < probability < 0.999999
@@ -290,7 +290,8 @@ def test_review_band_explains_each_comparison_in_words(trained):
     detail = reviewed.review["detail"].iloc[0]
     assert reviewed.review["rule"].tolist() == ["match_review"]
     assert detail.startswith(f"may be the same person as probation record K* (probability {probability:.4f}): ")
-    assert "surname: exact (+" in detail and "date of birth: within a year (-" in detail and "postcode: one or both missing (+0.0)" in detail
+    assert "surname: exact (+" in detail and "date of birth: one of day, month, year differs (" in detail
+    assert "postcode: one or both missing (+0.0)" in detail
     assert "FOSTER" not in detail and "NEIL" not in detail
 
 
@@ -407,3 +408,17 @@ def test_match_and_evaluate_commands(tmp_path):
     evaluation = __import__("json").loads((tmp_path / "m2" / "evaluation.json").read_text())
     assert evaluation["pairwise"]["f1"] > 0.97 and [t["threshold"] for t in evaluation["thresholds"]] == [0.5, 0.95]
     assert "pairwise  precision" in scored.output
+
+
+def test_an_identifier_keyed_from_another_person_does_not_split_its_record_off(trained):
+    """The prison record carries Quinn's PNC ID by mistake: it stays with Foster, flagged, not split off."""
+    quinn = {"forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01"), "postcode": "M1 1AE",
+             "pnc_id": pnc(99), "noms_number": None}
+    frames = [people("police", [{"pnc_id": pnc(11)}, quinn]), people("prison", [{"pnc_id": pnc(99), "forenames": "NEIL", "noms_number": None}])]
+    result = match(frames, SETTINGS, model=trained)
+    ids = by_key(result)
+    assert ids["police:K1"] == ids["prison:K1"] != ids["police:K2"]
+    flagged = result.clusters.set_index(["feed", "source_key"])
+    assert flagged.loc[("prison", "K1"), "status"] == "needs_attention"
+    assert "also on a record of a clearly different person" in flagged.loc[("prison", "K1"), "status_reason"]
+    assert result.review["rule"].tolist() == ["identifier_contradicted"]
