@@ -70,21 +70,20 @@ def _initial_m(n_levels: int) -> np.ndarray:
 
 def expectation_maximisation(
     gamma: np.ndarray, n_levels: list[int], *, u_start: list[np.ndarray], max_iterations: int = 60,
-    tolerance: float = 1e-5, fixed_m: dict[int, np.ndarray] | None = None,
+    tolerance: float = 1e-5, fix_u: bool = False, active: list[bool] | None = None,
 ) -> EMResult:
-    """Estimate m (and the candidates' own non-match frequencies) and the match share by EM.
+    """Estimate m and the match share by EM (and, unless ``fix_u``, the non-matches' own frequencies).
 
-    The non-match side starts from the random-pair frequencies ``u_start``: starting it from the
-    candidates themselves lets a small dataset settle on the wrong split (the 'match' class
-    capturing the non-matches blocking brought together).
+    ``active``: the comparisons that take part; the others (those a training session blocked on,
+    which say nothing there) are left out of the likelihood and keep their starting m. The non-match
+    side starts from the random-pair frequencies ``u_start``.
     """
     rows, counts = patterns(gamma, n_levels)
     counts = counts.astype("float64")
     k = rows.shape[1]
+    active = active or [True] * k
     m = [_initial_m(n) for n in n_levels]
     u = [np.asarray(x, dtype="float64") for x in u_start]
-    for j, values in (fixed_m or {}).items():
-        m[j] = values
     share = 0.1
     converged = False
     iteration = 0
@@ -92,6 +91,8 @@ def expectation_maximisation(
         log_m = np.zeros(len(rows))
         log_u = np.zeros(len(rows))
         for j in range(k):
+            if not active[j]:
+                continue
             level = rows[:, j]
             present = level > 0
             log_m[present] += np.log(np.maximum(m[j][level[present]], _FLOOR))
@@ -103,17 +104,31 @@ def expectation_maximisation(
         matched = counts * posterior
         unmatched = counts * (1 - posterior)
         new_share = float(np.clip(matched.sum() / counts.sum(), _FLOOR, 1 - _FLOOR))
-        new_m = [level_frequencies(rows[:, j], n_levels[j], matched) for j in range(k)]
-        for j, values in (fixed_m or {}).items():
-            new_m[j] = values
-        new_u = [level_frequencies(rows[:, j], n_levels[j], unmatched) for j in range(k)]
+        new_m = [level_frequencies(rows[:, j], n_levels[j], matched) if active[j] else m[j] for j in range(k)]
+        new_u = u if fix_u else [level_frequencies(rows[:, j], n_levels[j], unmatched) if active[j] else u[j] for j in range(k)]
         change = max([abs(new_share - share)] + [float(np.abs(x - y).max()) for x, y in zip(new_m, m) if len(x)])
         m, u, share = new_m, new_u, new_share
         if change < tolerance:
             converged = True
             break
-    log.info("EM: %d iterations, %s, match share among candidates %.4f", iteration, "converged" if converged else "not converged", share)
+    log.info("EM: %d iterations, %s, match share %.4f", iteration, "converged" if converged else "not converged", share)
     return EMResult(m=m, u_candidates=u, match_share=share, iterations=iteration, converged=converged)
+
+
+def estimate_prior(weights: np.ndarray, total_pairs: float, iterations: int = 50) -> float:
+    """The share of all record pairs that match, given each candidate pair's weight without a prior.
+
+    EM for the prior alone over every pair: pairs blocking never proposed are taken as non-matches
+    (their posterior is ~0), so the fixed point is λ = Σ P(match | candidate, λ) / all pairs.
+    """
+    prior = min(0.5, max(len(weights), 1) / max(total_pairs, 1.0) / 2)
+    for _ in range(iterations):
+        odds = prior / (1 - prior) * np.exp2(np.clip(weights, -200, 200))
+        new = float(np.clip((odds / (1 + odds)).sum() / max(total_pairs, 1.0), 1e-15, 0.5))
+        if abs(new - prior) <= 1e-6 * prior:
+            return new
+        prior = new
+    return prior
 
 
 def level_weights(m: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import pandas as pd
 from nominal.errors import ConfigError
 
 from .comparisons import Gamma, compare, level_labels
-from .fellegi_sunter import expectation_maximisation, level_frequencies, level_weights, prior_weight, probability
+from .fellegi_sunter import estimate_prior, expectation_maximisation, level_frequencies, level_weights, prior_weight, probability
 from .prepare import Records
 from .settings import Settings
 
@@ -192,36 +192,92 @@ def term_frequencies(records: Records, kind: str, column: str | None) -> dict[st
 _TF_COLUMNS = {"forename": "forename", "surname": "surname_key"}
 
 
+# Which comparisons a blocking key already makes agree (they say nothing in a session on that key).
+_KEY_KINDS = {
+    "dob": {"date_of_birth"}, "dob_any_order": {"date_of_birth"}, "dob_year": {"date_of_birth"}, "dob_month_day": {"date_of_birth"},
+    "surname_initial": {"surname", "name_variant"}, "surname_sound": {"surname", "name_variant"},
+    "forename_initial": {"forename", "name_variant"}, "forename_sound": {"forename", "name_variant"},
+    "names_sound_any_order": {"forename", "surname", "name_variant"},
+    "postcode": {"postcode"}, "postcode_sector": {"postcode"},
+}
+
+
+def _blocked_on(comparison, keys: list[str]) -> bool:
+    return any(comparison.kind in _KEY_KINDS.get(k, set()) or comparison.column == k for k in keys)
+
+
+def _session_pairs(records: Records, candidates: Gamma, keys: list[str]) -> np.ndarray:
+    """Candidate pairs that share every key of a session."""
+    from .blocking import key_values
+
+    same = np.ones(len(candidates), dtype=bool)
+    for key in keys:
+        values = pd.Series(key_values(records, key)).reset_index(drop=True)
+        codes = pd.factorize(values, use_na_sentinel=True)[0]
+        same &= (codes[candidates.a] == codes[candidates.b]) & (codes[candidates.a] >= 0)
+    return same
+
+
 def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
-    """Estimate u on random pairs, m and the prior by EM on the candidates, term frequencies on the records."""
+    """u from random pairs; m by EM sessions over the candidates (Splink's way); the prior by EM over all pairs.
+
+    Each session trains on the candidates that share some keys (a date of birth, say) with u fixed
+    at the random-pair values, leaving out the comparisons those keys make agree: among such pairs
+    the non-matches then look like random pairs in every comparison still in play. A comparison's m
+    is the mean over the sessions it took part in.
+    """
     names = [c.name for c in settings.comparisons]
     labels = {c.name: level_labels(c) for c in settings.comparisons}
     n_levels = [len(labels[n]) for n in names]
     ra, rb = random_pairs(records, settings)
     random_gamma = compare(records, settings, ra, rb)
     u = [level_frequencies(random_gamma.levels[n], n_levels[i]) for i, n in enumerate(names)]
-    em = expectation_maximisation(
-        candidates.matrix(names), n_levels, u_start=u,
-        max_iterations=settings.training.max_iterations, tolerance=settings.training.tolerance,
-    )
-    share_all = em.match_share * len(candidates) / max(total_pairs(records, settings), 1.0)
+    matrix = candidates.matrix(names)
+
+    estimates: list[list[np.ndarray]] = [[] for _ in names]
+    sessions = []
+    for keys in settings.training.sessions:
+        active = [not _blocked_on(c, keys) for c in settings.comparisons]
+        chosen = _session_pairs(records, candidates, keys)
+        if chosen.sum() < 10:
+            continue
+        em = expectation_maximisation(
+            matrix[chosen], n_levels, u_start=u, fix_u=True, active=active,
+            max_iterations=settings.training.max_iterations, tolerance=settings.training.tolerance,
+        )
+        sessions.append({"keys": keys, "pairs": int(chosen.sum()), "match_share": em.match_share,
+                         "iterations": em.iterations, "converged": em.converged})
+        for i, is_active in enumerate(active):
+            if is_active:
+                estimates[i].append(em.m[i])
+    untrained = [i for i, found in enumerate(estimates) if not found]
+    if untrained:  # a comparison no session could train: estimate it over all candidates
+        em = expectation_maximisation(matrix, n_levels, u_start=u, max_iterations=settings.training.max_iterations,
+                                      tolerance=settings.training.tolerance)
+        sessions.append({"keys": [], "pairs": len(candidates), "match_share": em.match_share,
+                         "iterations": em.iterations, "converged": em.converged})
+        for i in untrained:
+            estimates[i].append(em.m[i])
+    m = [np.mean(found, axis=0) for found in estimates]
+
     comparisons = []
     for i, c in enumerate(settings.comparisons):
-        tf = None
-        if c.term_frequency:
-            tf = term_frequencies(records, c.kind, c.column)
-        comparisons.append(ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=em.m[i], u=u[i], term_frequencies=tf))
+        tf = term_frequencies(records, c.kind, c.column) if c.term_frequency else None
+        comparisons.append(ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=m[i], u=u[i], term_frequencies=tf))
+    pair_weights = np.zeros(len(candidates))
+    for i, c in enumerate(comparisons):
+        pair_weights += c.weights[matrix[:, i]]
+    prior = estimate_prior(pair_weights, total_pairs(records, settings))
     return Model(
         settings=settings,
         comparisons=comparisons,
-        prior=float(np.clip(share_all, 1e-12, 0.5)),
-        candidate_match_share=em.match_share,
+        prior=prior,
+        candidate_match_share=float(prior * total_pairs(records, settings) / max(len(candidates), 1)),
         trained={
             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "records": records.n,
             "candidate_pairs": len(candidates),
             "random_pairs": len(ra),
-            "em_iterations": em.iterations,
-            "em_converged": em.converged,
+            "sessions": sessions,
         },
     )

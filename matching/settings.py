@@ -94,6 +94,11 @@ class Thresholds(_Strict):
 
 class Training(_Strict):
     random_pairs: int = Field(1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
+    sessions: list[list[str]] = Field(
+        default_factory=lambda: [["dob_any_order", "surname_sound"], ["dob_any_order", "forename_sound"], ["surname_sound", "forename_sound"]],
+        description="EM sessions: each trains on the candidate pairs that share these keys, "
+        "leaving out the comparisons those keys already make agree",
+    )
     max_iterations: int = Field(60, ge=1)
     tolerance: float = Field(1e-5, gt=0)
     seed: int = 42
