@@ -32,43 +32,43 @@ class Candidates:
         return len(self.a)
 
 
-def key_values(records: Records, key: str) -> pd.Series:
-    """One blocking key for every record (NA where the record has no value for it)."""
+def _ints(values) -> np.ndarray:
+    """Non-negative integer keys as int64, -1 where missing."""
+    return pd.Series(values).astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
+
+
+def key_values(records: Records, key: str) -> np.ndarray:
+    """One blocking key for every record as a non-negative integer code, -1 where it has none."""
+    cache = records.__dict__.setdefault("_block_keys", {})
+    if key not in cache:
+        cache[key] = _key_values(records, key)
+    return cache[key]
+
+
+def _key_values(records: Records, key: str) -> np.ndarray:
     f = records.frame
     if key == "dob":
-        return f["dob_days"]
+        return _ints(f["dob_days"])
     if key == "dob_any_order":
         low = np.minimum(f["dob_m"], f["dob_d"])
         high = np.maximum(f["dob_m"], f["dob_d"])
-        return f["dob_y"] * 10000 + low * 100 + high
+        return _ints(f["dob_y"] * 10000 + low * 100 + high)
     if key == "dob_year":
-        return f["dob_y"]
+        return _ints(f["dob_y"])
     if key == "dob_month_day":
-        return f["dob_m"] * 100 + f["dob_d"]
-    if key == "surname_initial":
-        return f["surname_key"].str.slice(0, 1)
-    if key == "forename_initial":
-        return f["forename"].str.slice(0, 1)
+        return _ints(f["dob_m"] * 100 + f["dob_d"])
+    if key in ("surname_initial", "forename_initial"):
+        return records.name_initial[records.name_codes["surname_key" if key == "surname_initial" else "forename"]].astype(np.int64)
     if key in ("surname_sound", "forename_sound"):
-        column = "surname_key" if key == "surname_sound" else "forename"
-        return _sounds(records, records.name_codes[column])
+        return records.name_sound[records.name_codes["surname_key" if key == "surname_sound" else "forename"]].astype(np.int64)
     if key == "names_sound_any_order":
-        first = _sounds(records, records.name_codes["forename"])
-        second = _sounds(records, records.name_codes["surname_key"])
-        return np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second)
+        first = records.name_sound[records.name_codes["forename"]].astype(np.int64)
+        second = records.name_sound[records.name_codes["surname_key"]].astype(np.int64)
+        both = (first >= 0) & (second >= 0)
+        return np.where(both, np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second), -1)
     if key in f.columns:
-        return f[key]
+        return records.codes(key)[1].astype(np.int64)
     raise KeyError(f"unknown blocking key {key!r}")
-
-
-def _sounds(records: Records, name_codes: np.ndarray) -> pd.Series:
-    sound = records.name_sound[name_codes]
-    return pd.Series(sound, dtype="Int64").where(sound >= 0)
-
-
-def _codes(values: pd.Series) -> np.ndarray:
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64)
 
 
 def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
@@ -77,31 +77,31 @@ def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.nda
     With ``aliases`` a record is also entered under each alias's name (surname and forename
     keys taken from the alias), so a record filed under an alias still meets its other records.
     """
-    rows = [np.arange(records.n, dtype=np.int64)]
-    keys = {k: [key_values(records, k)] for k in rule.keys}
+    rid = np.arange(records.n, dtype=np.int64)
+    keys = {k: key_values(records, k) for k in rule.keys}
     if rule.aliases and not records.aliases.empty:
         alias = records.aliases
-        rows.append(alias["rid"].to_numpy(dtype=np.int64))
-        alias_surname = alias["surname"].to_numpy()
-        alias_forename = alias["forename"].to_numpy()
-        alias_view = {
-            "surname_sound": _sounds(records, alias_surname),
-            "forename_sound": _sounds(records, alias_forename),
-            "surname_initial": pd.Series(records.names.text(alias_surname), dtype="str").str.slice(0, 1),
-            "forename_initial": pd.Series(records.names.text(alias_forename), dtype="str").str.slice(0, 1),
+        alias_rid = alias["rid"].to_numpy(dtype=np.int64)
+        names = {"surname": alias["surname"].to_numpy(), "forename": alias["forename"].to_numpy()}
+        alias_keys = {
+            "surname_sound": records.name_sound[names["surname"]], "forename_sound": records.name_sound[names["forename"]],
+            "surname_initial": records.name_initial[names["surname"]], "forename_initial": records.name_initial[names["forename"]],
         }
-        for k in rule.keys:
-            keys[k].append(alias_view[k].reset_index(drop=True) if k in alias_view else key_values(records, k).iloc[alias["rid"]].reset_index(drop=True))
-    rid = np.concatenate(rows)
+        keys = {k: np.concatenate([v, alias_keys[k].astype(np.int64) if k in alias_keys else v[alias_rid]]) for k, v in keys.items()}
+        rid = np.concatenate([rid, alias_rid])
     combined = np.zeros(len(rid), dtype=np.int64)
     valid = np.ones(len(rid), dtype=bool)
+    span = 1  # combined values stay below this
     for k in rule.keys:
-        values = pd.concat([v.reset_index(drop=True) for v in keys[k]], ignore_index=True)
-        codes = _codes(values)
+        codes = keys[k]
         valid &= codes >= 0
-        # combine, then renumber densely so that several keys never overflow 64 bits
-        combined = dense_codes(combined * (int(codes.max()) + 2 if len(codes) else 1) + codes)
-    return rid[valid], dense_codes(combined[valid])
+        width = int(codes.max()) + 2 if len(codes) else 1
+        if span * width >= 2**62:  # renumber densely first, so that many keys never overflow 64 bits
+            combined = dense_codes(combined)
+            span = int(combined.max()) + 1 if len(combined) else 1
+        combined = combined * width + codes
+        span *= width
+    return rid[valid], combined[valid]
 
 
 def pairs_in_blocks(rid: np.ndarray, block: np.ndarray, max_block_size: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -110,7 +110,7 @@ def pairs_in_blocks(rid: np.ndarray, block: np.ndarray, max_block_size: int, onl
     ``only`` (a boolean mask over rids) keeps just the pairs with at least one flagged record,
     and only the blocks holding a flagged record are enumerated: the incremental path.
     """
-    order = np.lexsort((rid, block))
+    order = np.argsort(block, kind="stable")  # which pair comes first inside a block does not matter
     rid, block = rid[order], block[order]
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     sizes = np.diff(np.r_[starts, len(block)])

@@ -140,11 +140,14 @@ def _pair_set(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
 
 
 def _violating_components(label: np.ndarray, unique_values: dict[str, np.ndarray], do_not_link) -> np.ndarray:
+    """Clusters holding two different values of a unique identifier, or both records of a do-not-link pair."""
     bad = []
     for values in unique_values.values():
-        frame = pd.DataFrame({"label": label, "value": values}).dropna()
-        distinct = frame.drop_duplicates().groupby("label").size()
-        bad.append(distinct[distinct > 1].index.to_numpy(dtype=np.int64))
+        codes = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)[0].astype(np.int64)
+        present = codes >= 0
+        distinct = unique_sorted(label[present] * (int(codes.max()) + 1) + codes[present])
+        per_label = np.bincount(distinct // (int(codes.max()) + 1), minlength=int(label.max()) + 1 if len(label) else 0)
+        bad.append(np.flatnonzero(per_label > 1))
     da, db = do_not_link
     if len(da):
         same = label[da] == label[db]

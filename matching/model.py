@@ -110,6 +110,19 @@ class Model:
             cache[key] = np.where(np.isnan(frequency), rarest, np.maximum(frequency, _TF_FLOOR))
         return cache[key]
 
+    def explain_all(self, pairs: pd.DataFrame) -> pd.Series:
+        """``explain`` for every row of a scored pair table, built column by column."""
+        parts = []
+        for c in self.comparisons:
+            words = np.array([{"null": "one or both missing", "else": "different"}.get(label, label) for label in c.labels], dtype=object)
+            level = pairs[f"{c.name}_level"].to_numpy(dtype=np.int64)
+            weight = pd.Series(pairs[f"{c.name}_weight"].to_numpy(dtype="float64")).map("{:+.1f}".format)
+            parts.append(f"{c.name.replace('_', ' ')}: " + pd.Series(words[level], dtype="str") + " (" + weight + ")")
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = joined + "; " + part
+        return pd.Series(joined.to_numpy(), index=pairs.index, dtype="str")
+
     def explain(self, levels: dict[str, int], weights: dict[str, float]) -> str:
         """One pair's evidence in words: ``surname: exact (+11.2); date of birth: day and month transposed (+6.0)``."""
         parts = []
@@ -212,8 +225,7 @@ def _session_pairs(records: Records, candidates: Gamma, keys: list[str]) -> np.n
 
     same = np.ones(len(candidates), dtype=bool)
     for key in keys:
-        values = pd.Series(key_values(records, key)).reset_index(drop=True)
-        codes = pd.factorize(values, use_na_sentinel=True)[0]
+        codes = key_values(records, key)
         same &= (codes[candidates.a] == codes[candidates.b]) & (codes[candidates.a] >= 0)
     return same
 

@@ -26,7 +26,7 @@ from .ids import assign_ids
 from .model import Model, Scores, train
 from .prepare import Records, prepare
 from .settings import Settings
-from .state import MatchState, record_hashes
+from .state import MatchState
 
 log = logging.getLogger("nominal.match")
 
@@ -94,25 +94,14 @@ def extra_columns(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(columns))
 
 
-def _rid_lookup(records: Records) -> pd.Series:
-    f = records.frame
-    return pd.Series(np.arange(records.n), index=pd.MultiIndex.from_arrays([f["feed"], f["source_key"]]))
-
-
-def _to_rids(lookup: pd.Series, feeds, keys) -> np.ndarray:
-    index = pd.MultiIndex.from_arrays([pd.Series(feeds, dtype="str"), pd.Series(keys, dtype="str")])
-    return lookup.reindex(index).to_numpy(dtype="float64", na_value=np.nan)
-
-
 def _officer_pairs(records: Records, decisions: pd.DataFrame | None) -> pd.DataFrame:
     """Officer decisions as rid pairs (a < b) with their kind; decisions about absent records are set aside."""
     if decisions is None or decisions.empty:
         return pd.DataFrame({"rid_a": pd.Series(dtype="int64"), "rid_b": pd.Series(dtype="int64"), "officer": pd.Series(dtype="str")})
     pairs = decisions[decisions["kind"].isin(["link", "do_not_link"])]
-    lookup = _rid_lookup(records)
-    a = _to_rids(lookup, pairs["feed_a"], pairs["source_key_a"])
-    b = _to_rids(lookup, pairs["feed_b"], pairs["source_key_b"])
-    present = ~np.isnan(a) & ~np.isnan(b) & (a != b)
+    a = records.rids(pairs["feed_a"], pairs["source_key_a"])
+    b = records.rids(pairs["feed_b"], pairs["source_key_b"])
+    present = (a >= 0) & (b >= 0) & (a != b)
     out = pd.DataFrame({"rid_a": np.minimum(a, b)[present].astype(np.int64), "rid_b": np.maximum(a, b)[present].astype(np.int64),
                         "officer": pairs["kind"].to_numpy()[present]})
     # the latest decision about a pair wins (decisions arrive oldest first)
@@ -133,23 +122,24 @@ def match(
     link_threshold: float | None = None,
 ) -> MatchResult:
     timings: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     started = time.perf_counter()
 
     def lap(name: str) -> None:
         nonlocal started
         now = time.perf_counter()
         timings[name] = round(now - started, 2)
+        peaks[name] = _peak_mb()
         started = now
 
     records = prepare(frames, extra_columns=extra_columns(settings))
-    hashes = record_hashes(records)
     lap("prepare")
 
     usable = model is not None and not retrain and model.fits(settings)
     incremental = usable and state is not None and not full and state.fits(settings)
-    changed = None
+    changed = now = None
     if incremental:
-        changed = state.changed(records, hashes)
+        changed, now = state.align(records)
     candidates = candidate_pairs(records, settings, only=changed)
     lap("blocking")
 
@@ -165,12 +155,18 @@ def match(
     lap("score")
 
     if incremental:
-        reused = state.pairs_between_unchanged(records, changed, _rid_lookup(records))
-        kept = pd.concat([reused, kept], ignore_index=True)
+        reused = state.pairs_between_unchanged(changed, now)
+        f = records.frame
+        for side in ("a", "b"):  # keys from tonight's records
+            rid = reused[f"rid_{side}"].to_numpy()
+            reused[f"feed_{side}"] = f["feed"].to_numpy()[rid]
+            reused[f"source_key_{side}"] = f["source_key"].to_numpy()[rid]
+        kept = pd.concat([reused[kept.columns], kept], ignore_index=True)
     officers = _officer_pairs(records, decisions)
     if len(officers):
-        known = pd.MultiIndex.from_arrays([kept["rid_a"], kept["rid_b"]])
-        missing = officers[~pd.MultiIndex.from_arrays([officers["rid_a"], officers["rid_b"]]).isin(known)]
+        known = kept["rid_a"].to_numpy(dtype=np.int64) * records.n + kept["rid_b"].to_numpy(dtype=np.int64)
+        wanted = officers["rid_a"].to_numpy(dtype=np.int64) * records.n + officers["rid_b"].to_numpy(dtype=np.int64)
+        missing = officers[~isin_sorted(wanted, unique_sorted(known))]
         if len(missing):
             kept = pd.concat([kept, score_pairs(records, model, missing["rid_a"].to_numpy(), missing["rid_b"].to_numpy())], ignore_index=True)
         kept = kept.merge(officers, on=["rid_a", "rid_b"], how="left")
@@ -195,7 +191,7 @@ def match(
 
     result_clusters = _clusters_frame(records, person, clusters, links)
     review = _review_frame(decided, person, model)
-    new_state = MatchState.build(records, hashes, decided, person, settings)
+    new_state = MatchState.build(records, decided, person, settings)
     lap("outputs")
     stats = {
         "records": records.n,
@@ -210,6 +206,7 @@ def match(
         "links_cut": clusters.cut_links,
         "persons": int(pd.Series(person).nunique()),
         "seconds": timings,
+        "peak_mb": peaks,  # the process's peak resident memory by the end of each stage
     }
     log.info("matched %d records into %d persons (%d links, %d for review)", records.n, stats["persons"], stats["links"], stats["reviews"])
     return MatchResult(clusters=result_clusters, pairs=decided.drop(columns=["rid_a", "rid_b"]), review=review, events=events,
@@ -251,23 +248,32 @@ def _flag_doubted(clusters, doubted: dict[str, np.ndarray]) -> None:
         clusters.reason[members] = [note if r is None else f"{r}; {note}" for r in clusters.reason[members]]
 
 
+def _peak_mb() -> int:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+
+
 def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.DataFrame) -> pd.DataFrame:
     """One row per record: its person, and how it was linked (its strongest link; ``single`` if none)."""
     f = records.frame
-    out = pd.DataFrame({"feed": f["feed"].to_numpy(), "source_key": f["source_key"].to_numpy(), "person_id": person})
-    ends = pd.concat([
-        links[["rid_a", "linked_by", "match_probability", "match_weight"]].rename(columns={"rid_a": "rid"}),
-        links[["rid_b", "linked_by", "match_probability", "match_weight"]].rename(columns={"rid_b": "rid"}),
-    ])
-    rank = ends["linked_by"].map(lambda s: 0 if s == "officer" else (1 if str(s).startswith("identifier") else 2))
-    best = ends.assign(rank=rank).sort_values(["rid", "rank", "match_weight"], ascending=[True, True, False]).drop_duplicates("rid")
-    best = best.set_index("rid")
-    out["linked_by"] = best["linked_by"].reindex(np.arange(records.n)).fillna("single").to_numpy()
-    out["match_probability"] = best["match_probability"].reindex(np.arange(records.n)).to_numpy()
-    # a record linked to nothing that stands in a cluster with others (via an officer) keeps 'single' only if alone
-    out["status"] = clusters.status
-    out["status_reason"] = clusters.reason
-    return out
+    rid = np.concatenate([links["rid_a"].to_numpy(dtype=np.int64), links["rid_b"].to_numpy(dtype=np.int64)])
+    how = np.concatenate([links["linked_by"].to_numpy(dtype=object)] * 2)
+    weight = np.concatenate([links["match_weight"].to_numpy(dtype="float64")] * 2)
+    probability = np.concatenate([links["match_probability"].to_numpy(dtype="float64")] * 2)
+    text = pd.Series(how, dtype="str").fillna("")
+    rank = np.select([text == "officer", text.str.startswith("identifier")], [0, 1], 2)
+    order = np.lexsort((-weight, rank, rid))  # per record: officer, then identifier, then the strongest
+    first = order[np.r_[True, rid[order][1:] != rid[order][:-1]]] if len(order) else order
+    linked_by = np.full(records.n, "single", dtype=object)
+    match_probability = np.full(records.n, np.nan)
+    linked_by[rid[first]] = how[first]
+    match_probability[rid[first]] = probability[first]
+    return pd.DataFrame({
+        "feed": f["feed"].to_numpy(), "source_key": f["source_key"].to_numpy(), "person_id": person,
+        "linked_by": linked_by, "match_probability": match_probability,
+        "status": clusters.status, "status_reason": clusters.reason,
+    })
 
 
 def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd.DataFrame:
@@ -275,16 +281,10 @@ def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd
     pairs = decided[decided["decision"] == REVIEW]
     if pairs.empty:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in REVIEW_COLUMNS})
-    names = [c.name for c in model.comparisons]
-    explanations = []
-    for row in pairs.itertuples(index=False):  # reviews are few; the explanation is per pair text
-        levels = {n: getattr(row, f"{n}_level") for n in names}
-        weights = {n: getattr(row, f"{n}_weight") for n in names}
-        explanations.append(model.explain(levels, weights))
     other = pairs["feed_b"] + " record " + pairs["source_key_b"].map(mask_identifier)
     headline = pairs["reason"].map(REVIEW_RULES)
     probability = pairs["match_probability"].map("{:.4f}".format)
-    detail = headline + " as " + other + " (probability " + probability + "): " + pd.Series(explanations, index=pairs.index)
+    detail = headline + " as " + other + " (probability " + probability + "): " + model.explain_all(pairs)
     return pd.DataFrame({
         "feed": pairs["feed_a"].to_numpy(), "source_key": pairs["source_key_a"].to_numpy(),
         "other_feed": pairs["feed_b"].to_numpy(), "other_source_key": pairs["source_key_b"].to_numpy(),

@@ -31,6 +31,11 @@ except ImportError:  # pragma: no cover
 NAME_COLUMNS = ("forename", "middle_name", "surname_key", "surname_first_part", "surname_last_part")
 
 
+def record_keys(feeds, source_keys) -> pd.Series:
+    """One string per record, ``feed`` and ``source_key`` joined by a unit separator."""
+    return pd.Series(feeds, dtype="str").reset_index(drop=True) + "\x1f" + pd.Series(source_keys, dtype="str").reset_index(drop=True)
+
+
 def letters_only(values: pd.Series) -> pd.Series:
     """Upper-case letters only: O'BRIEN → OBRIEN, SMITH-JONES → SMITHJONES, MC DONALD → MCDONALD."""
     out = text.replace(text.upper(values.astype("str")), r"[^A-Z]", "")
@@ -59,6 +64,7 @@ class Records:
     names: Vocabulary = field(repr=False)
     name_codes: dict[str, np.ndarray] = field(repr=False)  # column → int32 code per rid
     name_sound: np.ndarray = field(repr=False)  # int32 sound code per name code (-1 none), length len(vocabulary)
+    name_initial: np.ndarray = field(repr=False)  # int32 code of each name's first letter (-1 none)
     name_nickname: np.ndarray = field(repr=False)  # int32 nickname-vocabulary code per name code (-1 none)
     nickname_pairs: np.ndarray = field(repr=False)  # sorted int64 codes a*size+b of equivalent nicknames
     nickname_size: int = 0
@@ -80,6 +86,14 @@ class Records:
     @cached_property
     def _column_codes(self) -> dict:
         return {}
+
+    @cached_property
+    def _key_index(self) -> pd.Index:
+        return pd.Index(self.frame["_key"])
+
+    def rids(self, feeds, source_keys) -> np.ndarray:
+        """The rid of each (feed, source_key), -1 where the record is not here."""
+        return self._key_index.get_indexer(record_keys(feeds, source_keys)).astype(np.int64)
 
     def codes(self, column: str) -> tuple[Vocabulary, np.ndarray]:
         """Any column factorised once: its vocabulary and an int32 code per rid (-1 missing)."""
@@ -109,6 +123,31 @@ def _word(values: pd.Series, pattern: str) -> pd.Series:
     return _words(values, pattern).iloc[:, 0]
 
 
+def _per_distinct(values: pd.Series, derive) -> tuple[np.ndarray, dict[str, pd.Series]]:
+    """The columns ``derive`` makes from the distinct values, and each row's code into those values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, derive(pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
+
+
+def _forename_parts(forenames: pd.Series) -> dict[str, pd.Series]:
+    given = _words(forenames, r"\s*(?P<first>\S+)(?:\s+(?P<middle>\S+))?.*")
+    return {"forename": letters_only(given["first"]), "middle_name": letters_only(given["middle"])}
+
+
+def _surname_parts(surnames: pd.Series) -> dict[str, pd.Series]:
+    several = text.fullmatch(surnames, r".*[\s-].*")
+    parts = _words(surnames, r"\s*(?P<first>[^\s-]+)(?:.*?(?P<last>[^\s-]+))?\s*")
+    return {
+        "surname_key": letters_only(surnames),
+        "surname_first_part": letters_only(parts["first"]).where(several),
+        "surname_last_part": letters_only(parts["last"]).where(several),
+    }
+
+
+def _postcode_parts(postcodes: pd.Series) -> dict[str, pd.Series]:
+    return {"postcode_district": _word(postcodes, r"(?P<w>\S+) .*"), "postcode_sector": _word(postcodes, r"(?P<w>\S+ \d).*")}
+
+
 def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame | None = None, extra_columns: tuple[str, ...] = ()) -> Records:
     """Concatenate canonical frames, fix their order and derive the comparison columns.
 
@@ -117,35 +156,37 @@ def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame |
     """
     frames = frames if isinstance(frames, list) else [frames]
     wanted = [*MATCHING_COLUMNS, *(c for c in extra_columns if c not in MATCHING_COLUMNS)]
+    frames = sorted((f for f in frames if len(f)), key=lambda f: str(f["feed"].iloc[0])) or frames[:1]  # one feed per frame
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
-    # one string key sorts in C (a lexsort of Python strings takes seconds per million)
-    order = (frame["feed"].astype("str") + "\x1f" + frame["source_key"].astype("str")).argsort(kind="stable").to_numpy()
-    frame = frame.take(order).reset_index(drop=True)
-    duplicated = frame.duplicated(["feed", "source_key"], keep="last")
-    if duplicated.any():  # a key repeated within a delivery: keep the last row (validation has reported it)
-        frame = frame[~duplicated].reset_index(drop=True)
+    # One string key sorts in C (a lexsort of Python strings takes seconds per million); extracts
+    # usually arrive in key order already, and then nothing moves.
+    key = frame["feed"].astype("str") + "\x1f" + frame["source_key"].astype("str")
+    if not key.is_monotonic_increasing:
+        order = key.argsort(kind="stable").to_numpy()
+        frame = frame.take(order).reset_index(drop=True)
+        key = key.take(order).reset_index(drop=True)
+    repeated = (key.to_numpy() == np.roll(key.to_numpy(), -1))[:-1] if len(key) > 1 else np.zeros(0, bool)
+    if repeated.any():  # a key repeated within a delivery: keep the last row (validation has reported it)
+        keep = ~np.append(repeated, False)
+        frame = frame[keep].reset_index(drop=True)
+        key = key[keep].reset_index(drop=True)
+    frame["_key"] = key
 
-    forenames = frame["forenames"].astype("str")
-    surname = frame["surname"].astype("str")
-    several = text.fullmatch(surname, r".*[\s-].*")
-    given = _words(forenames, r"\s*(?P<first>\S+)(?:\s+(?P<middle>\S+))?.*")
-    parts = _words(surname, r"\s*(?P<first>[^\s-]+)(?:.*?(?P<last>[^\s-]+))?\s*")
-    derived = {
-        "forename": letters_only(given["first"]),
-        "middle_name": letters_only(given["middle"]),
-        "surname_key": letters_only(surname),
-        "surname_first_part": letters_only(parts["first"]).where(several),
-        "surname_last_part": letters_only(parts["last"]).where(several),
-    }
-    for column, values in derived.items():
-        frame[column] = values
-
-    # one factorisation of every name column (and alias names) gives the shared vocabulary
-    everything = pd.concat([*(derived[c] for c in NAME_COLUMNS), _alias_names(frame["aliases"])], ignore_index=True)
+    # Names are worked on once per distinct value (a million records hold far fewer names), and
+    # kept as codes into one vocabulary of names; no per-record name strings are made at all.
+    forename_rows, forename_parts = _per_distinct(frame["forenames"], _forename_parts)
+    surname_rows, surname_parts = _per_distinct(frame["surname"], _surname_parts)
+    aliases = _alias_names(frame["aliases"])
+    parts = {**forename_parts, **surname_parts}
+    everything = pd.concat([*(parts[c] for c in NAME_COLUMNS), aliases], ignore_index=True)
     codes, uniques = pd.factorize(everything, use_na_sentinel=True)
     vocabulary = np.append(np.asarray(uniques, dtype=object), "")
-    n = len(frame)
-    name_codes = {c: codes[i * n:(i + 1) * n].astype(np.int32) for i, c in enumerate(NAME_COLUMNS)}
+    name_codes, start = {}, 0
+    for column in NAME_COLUMNS:
+        per_distinct = np.append(codes[start:start + len(parts[column])], -1)  # row code -1 (missing) → -1
+        rows = forename_rows if column in forename_parts else surname_rows
+        name_codes[column] = per_distinct[rows].astype(np.int32)
+        start += len(parts[column])
 
     sounds = pd.Series([sound_code(v) for v in vocabulary])
     sound_ids, _ = pd.factorize(sounds.where(sounds != ""), use_na_sentinel=True)
@@ -155,16 +196,18 @@ def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame |
     frame["dob_m"] = dob.dt.month.astype("Int32")
     frame["dob_d"] = dob.dt.day.astype("Int32")
     frame["dob_days"] = (dob - pd.Timestamp("1900-01-01")).dt.days.astype("Int32")
-    postcode = frame["postcode"].astype("str")
-    frame["postcode_district"] = _word(postcode, r"(?P<w>\S+) .*")
-    frame["postcode_sector"] = _word(postcode, r"(?P<w>\S+ \d).*")
+    postcode_rows, postcode_parts = _per_distinct(frame["postcode"], _postcode_parts)
+    for column, values in postcode_parts.items():
+        frame[column] = pd.Series(np.append(values.to_numpy(dtype=object, na_value=None), None)[postcode_rows], dtype="str")
 
     nick_vocabulary, pairs = _nickname_pairs(nicknames)
     nick_lookup = pd.Index(list(nick_vocabulary))
     name_nickname = np.append(nick_lookup.get_indexer(vocabulary[:-1]), -1).astype(np.int32)
     sound_per_code = np.append(sound_ids, -1).astype(np.int32)
+    initials = pd.Series(vocabulary, dtype="str").str.slice(0, 1)
+    name_initial = np.append(pd.factorize(initials.where(initials != ""), use_na_sentinel=True)[0][:-1], -1).astype(np.int32)
     return Records(
-        frame=frame, names=Vocabulary(vocabulary), name_codes=name_codes, name_sound=sound_per_code,
+        frame=frame, names=Vocabulary(vocabulary), name_codes=name_codes, name_sound=sound_per_code, name_initial=name_initial,
         name_nickname=name_nickname, nickname_pairs=pairs, nickname_size=len(nick_vocabulary),
     )
 

@@ -422,3 +422,36 @@ def test_an_identifier_keyed_from_another_person_does_not_split_its_record_off(t
     assert flagged.loc[("prison", "K1"), "status"] == "needs_attention"
     assert "also on a record of a clearly different person" in flagged.loc[("prison", "K1"), "status_reason"]
     assert result.review["rule"].tolist() == ["identifier_contradicted"]
+
+
+def test_settings_can_compare_any_carried_through_field(tmp_path):
+    """A user's settings add exact and fuzzy comparisons (with term frequencies) on extra fields."""
+    import textwrap
+
+    from matching.settings import load_settings as load
+
+    path = tmp_path / "settings.yaml"
+    path.write_text(textwrap.dedent("""
+        link_type: link_only
+        blocking:
+          - {name: dob, keys: [dob]}
+          - {name: force, keys: [force_code]}
+        comparisons:
+          - {name: surname, kind: surname, column: surname}
+          - {name: force, kind: exact, column: force_code, term_frequency: true}
+          - {name: address, kind: fuzzy, column: address, thresholds: [0.9, 0.7]}
+          - {name: area, kind: fuzzy, column: force_code, metric: levenshtein, thresholds: [1]}
+    """))
+    settings = load(path)
+    frames = [canonical_frame("police", [{"force_code": "33", "address": "90 Queens Road, Bradford"}]),
+              canonical_frame("probation", [{"address": "90 Queens Rd, Bradford"}], extras=False).assign(force_code="34")]
+    from matching.pipeline import extra_columns
+
+    assert extra_columns(settings) == ("surname", "force_code", "address")
+    records = prepare(frames, extra_columns=extra_columns(settings))
+    gamma = compare(records, settings, np.array([0]), np.array([1]))
+    labels = {c.name: level_labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
+    assert labels == {"surname": "exact", "force": "else", "address": "jaro-winkler ≥ 0.9", "area": "edit distance ≤ 1"}
+    from matching.blocking import candidate_pairs
+
+    assert len(candidate_pairs(records, settings)) == 1  # dob rule; the force rule finds no pair across feeds
