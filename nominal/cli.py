@@ -328,6 +328,173 @@ def evaluate(
         console.print(f"  threshold {row['threshold']:.3f}: precision {row['precision']:.4f} recall {row['recall']:.4f} F1 {row['f1']:.4f}", highlight=False)
 
 
+RunnerOpt = Annotated[str, typer.Option("--runner", help="task runner: threads, or dask (prefect-dask)")]
+DaskOpt = Annotated[Optional[str], typer.Option("--dask-address", help="a Dask scheduler address (default: a LocalCluster)")]
+
+
+def _run_nights(cfg, config_path: Path | None, nights: list[dt.date], *, landing: Path | None, db: str | None, full: bool, runner: str, address: str | None) -> list[dict]:
+    """Run nights in order through the Prefect flow; stop at the first that fails."""
+    import os
+
+    from flows.nightly import GateFailed, sync_flow
+    from store.writes import RunLocked
+
+    if runner not in ("threads", "dask"):
+        raise _fail(NominalError(f"--runner must be threads or dask, not {runner!r}"), EXIT_USAGE)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    nightly = sync_flow(runner, address)
+    summaries = []
+    for night in nights:
+        console.print(f"[bold]night {night}[/bold] …", highlight=False)
+        try:
+            summary = nightly(
+                as_of=night.isoformat(), config_path=str(config_path or cfg.source), landing=str(landing) if landing else None,
+                db_url=_db_url(cfg, db), full=full,
+            )
+        except (GateFailed, RunLocked) as exc:
+            raise _fail(exc) from None
+        except NominalError as exc:
+            raise _fail(exc) from None
+        _print_night(summary)
+        summaries.append(summary)
+    return summaries
+
+
+def _print_night(summary: dict) -> None:
+    publish = summary["counts"].get("publish", {})
+    exceptions = publish.get("exceptions", {})
+    console.print(
+        f"  run {summary['run_id']} {summary['status']}: {publish.get('records', 0):,} records → {publish.get('persons', 0):,} persons "
+        f"({publish.get('persons_written', 0):,} written, {publish.get('persons_retired', 0):,} retired); exceptions "
+        f"{exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open, {exceptions.get('closed', 0):,} closed",
+        highlight=False,
+    )
+    console.print(f"  reports: {summary['reports']}/summary.html", highlight=False)
+
+
+@app.command()
+def sync(
+    as_of: AsOfOpt,
+    config: ConfigOpt = None,
+    landing: LandingOpt = None,
+    db: DbOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-match every record, not only new and changed ones")] = False,
+    runner: RunnerOpt = "threads",
+    dask_address: DaskOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one night end to end (ingest, validate, match, publish) as the Prefect flow nightly_sync."""
+    setup_logging(verbose)
+    night = _as_of(as_of)
+    cfg = _load(config)
+    _run_nights(cfg, config, [night], landing=landing, db=db, full=full, runner=runner, address=dask_address)
+
+
+@app.command()
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="first night, YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="last night, YYYY-MM-DD")],
+    config: ConfigOpt = None,
+    landing: LandingOpt = None,
+    db: DbOpt = None,
+    runner: RunnerOpt = "threads",
+    dask_address: DaskOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run the nights from --from to --to in order; stops at the first night that fails."""
+    setup_logging(verbose)
+    first, last = _as_of(from_), _as_of(to)
+    if last < first:
+        raise _fail(NominalError("--to is before --from"), EXIT_USAGE)
+    cfg = _load(config)
+    nights = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    _run_nights(cfg, config, nights, landing=landing, db=db, full=False, runner=runner, address=dask_address)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print the runs as JSON")] = False,
+) -> None:
+    """The last runs: kind, night, status, gates and counts."""
+    from rich.table import Table
+
+    from store import queries
+
+    cfg = _load(config)
+    engine = _open_store(cfg, db)
+    runs = queries.last_runs(engine, limit)
+    if as_json:
+        rows = [{"id": r.id, "kind": r.kind, "as_of": r.as_of.isoformat(), "status": r.status, "started_at": r.started_at.isoformat(),
+                 "finished_at": r.finished_at.isoformat() if r.finished_at else None, "counts": r.counts, "message": r.message} for r in runs]
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"last runs ({mask_url_for(cfg, db)})")
+    for column in ("run", "kind", "night", "status", "took", "gates", "persons", "exceptions", "message"):
+        table.add_column(column)
+    for r in runs:
+        took = f"{(r.finished_at - r.started_at).total_seconds():.0f} s" if r.finished_at else "…"
+        gate_results = (r.counts or {}).get("gates", {})
+        failed_gates = [f for f, ok in gate_results.items() if not ok]
+        gates = ("failed: " + ", ".join(failed_gates)) if failed_gates else (f"{len(gate_results)} passed" if gate_results else "")
+        publish = (r.counts or {}).get("publish", {})
+        exceptions = publish.get("exceptions", {})
+        style = {"failed": "red", "gate_failed": "yellow", "running": "cyan"}.get(r.status)
+        table.add_row(
+            str(r.id), r.kind, r.as_of.isoformat(), r.status, took, gates,
+            f"{publish['persons']:,}" if "persons" in publish else "",
+            f"{exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open" if exceptions else "",
+            r.message or "", style=style,
+        )
+    console.print(table)
+
+
+def mask_url_for(cfg, db: str | None) -> str:
+    from store.db import mask_url
+
+    return mask_url(_db_url(cfg, db))
+
+
+@app.command()
+def unlock(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Clear the run lock left by a run on another machine that can no longer finish."""
+    from store import writes
+
+    cfg = _load(config)
+    cleared = writes.clear_lock(_open_store(cfg, db))
+    console.print("lock cleared" if cleared else "no lock was held", highlight=False)
+
+
+@app.command()
+def schedule(
+    cron: Annotated[Optional[str], typer.Option("--cron", help="cron expression (default: schedule.cron in the config)")] = None,
+    name: Annotated[str, typer.Option("--name", help="deployment name")] = "nightly",
+    config: ConfigOpt = None,
+    landing: LandingOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create the Prefect deployment that runs the sync on a cron schedule, and serve it.
+
+    Needs a Prefect server (PREFECT_API_URL; `prefect server start`). Runs until stopped: this
+    process runs each scheduled night (run it under systemd or similar)."""
+    from flows.nightly import nightly_sync
+
+    cfg = _load(config)
+    schedule_cron = cron or cfg.schedule.cron
+    config_path = str(Path(config or cfg.source).resolve())
+    console.print(f"serving deployment nightly_sync/{name}: cron {schedule_cron!r} ({cfg.schedule.timezone}), config {config_path}", highlight=False)
+    nightly_sync.serve(
+        name=name,
+        cron=schedule_cron,
+        parameters={"config_path": config_path, "landing": str(landing.resolve()) if landing else None, "db_url": db},
+        tags=["nominal"],
+        description="nominal nightly sync: ingest, validate, match, publish",
+    )
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo's files go")] = Path("nominal-demo"),
@@ -336,7 +503,7 @@ def demo(
     start_date: Annotated[str, typer.Option("--start-date")] = "2026-11-23",
     verbose: VerboseOpt = False,
 ) -> None:
-    """Generate three nights of synthetic feeds and run the first night through ingest."""
+    """Generate three nights of synthetic feeds and run them through the nightly flow."""
     setup_logging(verbose)
     from nominal.config import SHIPPED_CONFIG, load_config
     from nominal.synthetic import generate as run_generator
@@ -352,10 +519,14 @@ def demo(
     config_path = directory / "nominal.yaml"  # the shipped config: its relative paths now mean the demo folder
     config_path.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config(config_path)
-    console.print(f"[bold]2.[/bold] ingesting {start} (config {config_path}, store {cfg.db_url}) …")
-    summary = run_ingest(cfg, start, directory / "out" / start.isoformat(), landing=None, db=None)
-    _print_ingest_summary(summary)
-    console.print(f"landing: {cfg.landing_dir}\narchive: {cfg.archive_dir}\ntruth:   {directory / 'truth'}", highlight=False)
+    console.print(f"[bold]2.[/bold] three nights through the nightly flow (config {config_path}, store {cfg.db_url}) …", highlight=False)
+    nights = [start + dt.timedelta(days=i) for i in range(3)]
+    _run_nights(cfg, config_path, nights, landing=None, db=None, full=False, runner="threads", address=None)
+    console.print(
+        f"landing: {cfg.landing_dir}\narchive: {cfg.archive_dir}\nreports: {cfg.reports_dir}\ntruth:   {directory / 'truth'}\n"
+        f"status:  nominal status --config {config_path}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -67,9 +67,16 @@ class MatchingConfig(_Strict):
     state_dir: str = Field("state/matching", description="what a night's matching leaves for the next: model, pairs, persons")
 
 
+class PublishConfig(_Strict):
+    rules: str | None = Field(None, description="publish rules YAML (survivorship, conflicts, discrepancies); default publish/rules.yaml")
+    reports: str = Field("reports", description="folder of each night's reports: <reports>/<as-of date>/")
+
+
 class ScheduleConfig(_Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
+    retries: int = Field(3, ge=0, le=20, description="retries of a feed whose source is unreachable (never of a data error)")
+    retry_delay_seconds: float = Field(30, ge=0, description="first retry's delay; each later one doubles")
 
 
 class Config(_Strict):
@@ -80,6 +87,7 @@ class Config(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     # Set by load_config: where relative paths start, and where the file came from.
@@ -149,6 +157,13 @@ class Config(_Strict):
 
     def match_settings_path(self) -> Path | None:
         return self.path(self.matching.settings) if self.matching.settings else None
+
+    def publish_rules_path(self) -> Path | None:
+        return self.path(self.publish.rules) if self.publish.rules else None
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path(self.publish.reports)
 
     def common_suite_path(self) -> Path | None:
         common = self.validation.common_suite

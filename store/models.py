@@ -41,9 +41,10 @@ DELIVERY_STATUSES = ("loaded", "already_loaded", "redelivered", "rejected")
 PERSON_STATUSES = ("active", "needs_attention", "retired")
 LINKED_BY = ("identifier:<field>", "model", "officer", "single")  # identifier:pnc_id, identifier:crn, …
 PERSON_EVENT_KINDS = ("created", "merged", "split", "retired")
-EXCEPTION_KINDS = ("validation", "match_review", "conflict", "discrepancy", "feed")
+EXCEPTION_KINDS = ("validation", "parse", "rule_skipped", "schema_drift", "feed", "match_review", "conflict", "discrepancy")
 SEVERITIES = ("critical", "error", "warning")
 EXCEPTION_STATUSES = ("open", "in_progress", "resolved", "dismissed")
+EXCEPTION_PRIORITIES = ("high", "normal", "low")
 DECISION_KINDS = ("link", "do_not_link", "accept_value", "dismiss")
 
 # Constraint names are spelled out by convention, so that migrations can name what they alter
@@ -165,8 +166,16 @@ class Person(Base):
     mappa_level: Mapped[int | None] = mapped_column(SmallInteger)
     risk_level: Mapped[str | None] = mapped_column(String(CODE))
     custody_status: Mapped[str | None] = mapped_column(String(CODE))
-    # field -> {"feed", "source_key", "extract_date", "run_id"}
+    # revision 0003: the agencies' other statuses that the golden record and the discrepancy rules use
+    supervision_status: Mapped[str | None] = mapped_column(String(CODE))
+    registration_type: Mapped[str | None] = mapped_column(String(CODE))
+    registration_start: Mapped[date | None] = mapped_column(Date)
+    notification_due: Mapped[date | None] = mapped_column(Date)
+    release_date: Mapped[date | None] = mapped_column(Date)
+    # field -> [feed, source_key, extract_date, run_id] (revision 0003: a list, compact for millions of persons)
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # a fingerprint of the published values, so a night rewrites only the persons that changed
+    content_hash: Mapped[str | None] = mapped_column(String(HASH))
     first_seen_run_id: Mapped[int] = mapped_column(Integer)
     last_seen_run_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -221,6 +230,11 @@ class ExceptionRecord(Base):
     field: Mapped[str | None] = mapped_column(String(FIELD))
     detail: Mapped[str] = mapped_column(Text)  # masked text only
     status: Mapped[str] = mapped_column(String(CODE), default="open")  # EXCEPTION_STATUSES
+    # revision 0003: where in the delivery, how urgent, and the other record of a pair or a disagreement
+    row: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[str | None] = mapped_column(String(CODE))  # EXCEPTION_PRIORITIES
+    other_feed: Mapped[str | None] = mapped_column(String(FEED))
+    other_source_key: Mapped[str | None] = mapped_column(String(KEY))
     assignee: Mapped[str | None] = mapped_column(String(NAME))
     data_hash: Mapped[str | None] = mapped_column(String(HASH))
     first_seen_run_id: Mapped[int] = mapped_column(Integer)
@@ -288,3 +302,20 @@ class AuditLog(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(KEY))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunLock(Base):
+    """One run at a time (revision 0003): a night holds the row named ``nightly`` while it runs.
+
+    The primary key makes a second holder impossible on every backend; a lock whose process has
+    died on this host is taken over, so a killed run never blocks the next night.
+    """
+
+    __tablename__ = "run_locks"
+
+    name: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

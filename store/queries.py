@@ -85,3 +85,65 @@ def active_decisions(engine: Engine) -> "pd.DataFrame":
             select(*(getattr(Decision, c) for c in columns)).where(Decision.active.is_(True)).order_by(Decision.decided_at, Decision.id)
         ).all()
     return pd.DataFrame(rows, columns=columns)
+
+
+def published_persons(engine: Engine) -> "pd.DataFrame":
+    """Every person in the store with status and content hash (publish writes only what changed)."""
+    import pandas as pd
+
+    from store.models import Person
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(Person.person_id, Person.status, Person.content_hash)).all()
+    return pd.DataFrame(rows, columns=["person_id", "status", "content_hash"])
+
+
+def published_links(engine: Engine) -> "pd.DataFrame":
+    """Every current link with how it was made (publish rewrites only the links that changed)."""
+    import pandas as pd
+
+    from store.models import PersonLink
+
+    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
+    with session_scope(engine) as session:
+        rows = session.execute(select(*(getattr(PersonLink, c) for c in columns))).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+EXCEPTION_MERGE_COLUMNS = (
+    "fingerprint", "kind", "severity", "priority", "rule", "feed", "source_key", "row", "person_id", "field",
+    "other_feed", "other_source_key", "detail", "status", "assignee", "data_hash", "first_seen_run_id",
+    "last_seen_run_id", "first_seen_at", "last_seen_at", "resolved_at", "resolution",
+)
+
+
+def exceptions_for_merge(engine: Engine) -> "pd.DataFrame":
+    """The exceptions a night can change: all of them but those resolved more than a year ago."""
+    import pandas as pd
+
+    from store.models import ExceptionRecord, utcnow
+
+    since = utcnow().replace(year=utcnow().year - 1)
+    query = select(*(getattr(ExceptionRecord, c) for c in EXCEPTION_MERGE_COLUMNS)).where(
+        (ExceptionRecord.status != "resolved") | (ExceptionRecord.resolved_at >= since)
+    )
+    with session_scope(engine) as session:
+        rows = session.execute(query).all()
+    frame = pd.DataFrame(rows, columns=list(EXCEPTION_MERGE_COLUMNS))
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def dismiss_decisions(engine: Engine) -> "pd.DataFrame":
+    """Officers' active decisions to dismiss an exception (value: the data hash they saw, or empty)."""
+    import pandas as pd
+
+    from store.models import Decision
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Decision.exception_fingerprint, Decision.value)
+            .where(Decision.active.is_(True), Decision.kind == "dismiss", Decision.exception_fingerprint.is_not(None))
+            .order_by(Decision.decided_at, Decision.id)
+        ).all()
+    return pd.DataFrame(rows, columns=["exception_fingerprint", "value"]).fillna({"value": ""})

@@ -10,14 +10,40 @@ Text arguments that end up in messages (``message``, ``error``) must already be 
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import socket
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, insert
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy.exc import IntegrityError
 
+from nominal.errors import NominalError
 from store.db import session_scope
-from store.models import DELIVERY_STATUSES, RUN_KINDS, RUN_STATUSES, Delivery, QualityMetric, Run, utcnow
+from store.models import (
+    DELIVERY_STATUSES,
+    EXCEPTION_KINDS,
+    EXCEPTION_STATUSES,
+    PERSON_STATUSES,
+    RUN_KINDS,
+    RUN_STATUSES,
+    SEVERITIES,
+    Delivery,
+    ExceptionRecord,
+    Person,
+    PersonEvent,
+    PersonLink,
+    QualityMetric,
+    Run,
+    RunLock,
+    utcnow,
+)
+
+log = logging.getLogger("nominal.store")
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -108,3 +134,136 @@ def _plain(value: Any) -> Any:
     except TypeError:
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+# --- one run at a time ------------------------------------------------------------------------
+
+
+class RunLocked(NominalError):
+    """Another run holds the store's run lock."""
+
+
+def acquire_lock(engine: Engine, as_of: date, name: str = "nightly") -> None:
+    """Take the store's run lock, or raise RunLocked naming who holds it.
+
+    The lock's primary key makes a second holder impossible on every backend. A holder on this
+    host whose process has died (killed mid-run) is taken over, so a killed night never blocks
+    the next; a holder on another host has to be cleared by ``nominal unlock``.
+    """
+    host, pid = socket.gethostname(), os.getpid()
+    try:
+        with session_scope(engine) as session:
+            session.add(RunLock(name=name, as_of=as_of, host=host, pid=pid, acquired_at=utcnow()))
+        return
+    except IntegrityError:
+        pass
+    with session_scope(engine) as session:
+        holder = session.get(RunLock, name, with_for_update=True)
+        if holder is None:  # released in between: try once more
+            session.add(RunLock(name=name, as_of=as_of, host=host, pid=pid, acquired_at=utcnow()))
+            return
+        if holder.host == host and not _alive(holder.pid):
+            holder.pid, holder.as_of, holder.acquired_at, holder.run_id = pid, as_of, utcnow(), None
+            return
+        raise RunLocked(
+            f"another run holds the lock: night {holder.as_of} on {holder.host} (pid {holder.pid}) since "
+            f"{holder.acquired_at:%Y-%m-%d %H:%M} UTC; one run at a time"
+        )
+
+
+def release_lock(engine: Engine, name: str = "nightly") -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(RunLock).where(RunLock.name == name, RunLock.pid == os.getpid(), RunLock.host == socket.gethostname()))
+
+
+def clear_lock(engine: Engine, name: str = "nightly") -> bool:
+    """Remove the lock whoever holds it (``nominal unlock``, after checking no run is going)."""
+    with session_scope(engine) as session:
+        return session.execute(delete(RunLock).where(RunLock.name == name)).rowcount > 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Publication:
+    """Everything a night publishes, computed before the transaction (publish.publication)."""
+
+    persons: pd.DataFrame  # changed or new persons: the store's persons columns
+    retired: pd.DataFrame  # person_id of persons no record carries any more
+    links: pd.DataFrame  # changed or new links: feed, source_key, person_id, match_probability, linked_by
+    links_gone: pd.DataFrame  # feed, source_key of records no longer delivered
+    events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
+    exceptions: pd.DataFrame  # publish.exceptions.STORE_COLUMNS
+    metrics: list[dict[str, Any]]
+
+
+def publish_night(engine: Engine, run_id: int, publication: Publication, counts: dict[str, Any], message: str | None = None) -> None:
+    """Make a night visible all at once: persons, links, events, exceptions, metrics and the run's
+    end in one transaction. Readers see the previous night until it commits; a failure or a killed
+    process leaves the previous publication as it was."""
+    from store import bulk
+
+    p = publication
+    for column, allowed, what in (("kind", EXCEPTION_KINDS, "exception kind"), ("status", EXCEPTION_STATUSES, "exception status"), ("severity", SEVERITIES, "severity")):
+        bad = set(p.exceptions[column].dropna().unique()) - set(allowed) if len(p.exceptions) else set()
+        if bad:
+            raise ValueError(f"{what} {sorted(bad)[0]!r} is not one of {', '.join(allowed)}")
+    bad_status = set(p.persons["status"].unique()) - set(PERSON_STATUSES) if len(p.persons) else set()
+    if bad_status:
+        raise ValueError(f"person status {sorted(bad_status)[0]!r} is not one of {', '.join(PERSON_STATUSES)}")
+    now = utcnow()
+    log.info("publish: writing %d persons, %d links, %d exceptions", len(p.persons), len(p.links), len(p.exceptions))
+    with engine.begin() as connection:
+        persons = p.persons.assign(first_seen_run_id=run_id, last_seen_run_id=run_id, created_at=now, updated_at=now)
+        bulk.upsert(connection, Person.__table__, persons, ("person_id",), keep=("first_seen_run_id", "created_at"))
+        if len(p.retired):
+            retired = p.retired[["person_id"]].assign(status="retired", status_reason="no current record", last_seen_run_id=run_id, updated_at=now)
+            bulk.update(connection, Person.__table__, retired, ("person_id",))
+        bulk.delete_keys(connection, PersonLink.__table__, p.links_gone[["feed", "source_key"]])
+        bulk.upsert(connection, PersonLink.__table__, p.links.assign(run_id=run_id, linked_at=now), ("feed", "source_key"))
+        if len(p.events):
+            events = p.events.assign(run_id=run_id, created_at=now)
+            events["old_person_ids"] = events["old_person_ids"].map(lambda ids: json.dumps(list(ids)))
+            events["detail"] = events["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
+            bulk.insert(connection, PersonEvent.__table__, events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]])
+        bulk.upsert(connection, ExceptionRecord.__table__, p.exceptions, ("fingerprint",))
+        if p.metrics:
+            connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics])
+        connection.execute(
+            update(Run).where(Run.id == run_id).values(status="succeeded", counts=dict(counts), message=message, finished_at=now)
+        )
+    log.info("publish: committed run %d", run_id)
+
+
+def record_exceptions(engine: Engine, run_id: int, exceptions: pd.DataFrame, metrics: list[dict[str, Any]], status: str, counts: dict[str, Any], message: str | None) -> None:
+    """A night stopped before publish (a gate failed): its exceptions and metrics are still recorded,
+    with the run's end, in one transaction; persons and links are left as published."""
+    from store import bulk
+
+    _check(status, RUN_STATUSES, "run status")
+    with engine.begin() as connection:
+        bulk.upsert(connection, ExceptionRecord.__table__, exceptions, ("fingerprint",))
+        if metrics:
+            connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics])
+        connection.execute(update(Run).where(Run.id == run_id).values(status=status, counts=dict(counts), message=message, finished_at=utcnow()))
+
+
+def fail_abandoned_runs(engine: Engine, kind: str = "sync") -> int:
+    """Runs of ``kind`` still marked running once the lock is ours died without finishing (killed)."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Run).where(Run.kind == kind, Run.status == "running")
+            .values(status="failed", message="abandoned: the process stopped before the run finished", finished_at=utcnow())
+        )
+        return result.rowcount

@@ -39,6 +39,7 @@ TABLES = {
     "person_links",
     "person_events",
     "exceptions",
+    "run_locks",
     "decisions",
     "quality_metrics",
     "audit_log",

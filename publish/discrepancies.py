@@ -1,0 +1,140 @@
+"""Cross-agency discrepancy rules: what the police, probation and prison records of one person say
+that cannot all be true, or that needs action. Each rule is switched on and given a severity in
+the publish rules file; the README describes each in a data officer's words.
+
+Every rule takes tonight's records with their person (publish.golden.with_persons) and the
+as-of date, and returns findings (publish.findings). Rules read feed-specific fields the shipped
+mappings carry through; a rule whose fields no feed has finds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import pandas as pd
+
+
+from .findings import concat, empty, findings, record_ref
+from .rules import DiscrepancyRule
+
+Rule = Callable[[pd.DataFrame, dt.date, DiscrepancyRule], pd.DataFrame]
+RELEASED = ("RELEASED_ON_LICENCE", "COMMUNITY_ORDER", "POST_SENTENCE_SUPERVISION")
+_PROBATION_WORDS = {"RELEASED_ON_LICENCE": "released on licence", "COMMUNITY_ORDER": "on a community order", "POST_SENTENCE_SUPERVISION": "on post-sentence supervision"}
+
+
+def _feed(records: pd.DataFrame, feed: str, *columns: str) -> pd.DataFrame:
+    if any(c not in records for c in columns):
+        return records.iloc[:0]
+    return records[records["feed"] == feed]
+
+
+def _pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of a left and a right record of the same person (suffixes _l, _r)."""
+    left = left.rename(columns={c: f"{c}_l" for c in left.columns if c != "person_id"})
+    right = right.rename(columns={c: f"{c}_r" for c in right.columns if c != "person_id"})
+    return left.merge(right, on="person_id")
+
+
+def _side(pairs: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    cols = {c: c[: -len(suffix)] for c in pairs.columns if c.endswith(suffix)}
+    return pairs[["person_id", *cols]].rename(columns=cols).reset_index(drop=True)
+
+
+def in_custody_but_released(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """A prison booking ACTIVE IN while probation says released on licence or on a community order."""
+    prison = _feed(records, "prison", "booking_status")
+    prison = prison[prison["booking_status"] == "ACTIVE_IN"]
+    probation = _feed(records, "probation", "custody_status")
+    probation = probation[probation["custody_status"].isin(RELEASED)]
+    pairs = _pairs(prison[["person_id", "feed", "source_key", "_row"]], probation[["person_id", "feed", "source_key", "custody_status"]])
+    if pairs.empty:
+        return empty()
+    about, other = _side(pairs, "_l"), _side(pairs, "_r")
+    detail = "in prison custody (booking ACTIVE IN) but " + record_ref(other["feed"], other["source_key"]) + " says " + other["custody_status"].map(_PROBATION_WORDS).to_numpy()
+    return findings("discrepancy", "in_custody_but_released", rule.severity, about, "booking_status", detail, other["custody_status"].to_numpy(), other)
+
+
+def release_date_passed(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """A booking still ACTIVE IN although its release date has passed."""
+    prison = _feed(records, "prison", "booking_status", "release_date")
+    late = prison[(prison["booking_status"] == "ACTIVE_IN") & (prison["release_date"] < pd.Timestamp(as_of))]
+    if late.empty:
+        return empty()
+    days = (pd.Timestamp(as_of) - late["release_date"]).dt.days.astype(str)
+    detail = "booking still ACTIVE IN " + days + " days after its release date"
+    return findings("discrepancy", "release_date_passed", rule.severity, late.reset_index(drop=True), "release_date", detail, late["release_date"].astype(str).to_numpy())
+
+
+def mappa_differs(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """MAPPA category or level differ between the police and probation records of one person."""
+    parts = []
+    for field, words in (("mappa_category", "MAPPA category"), ("mappa_level", "MAPPA level")):
+        police = _feed(records, "police", field)
+        probation = _feed(records, "probation", field)
+        police, probation = police[police[field].notna()], probation[probation[field].notna()]
+        pairs = _pairs(police[["person_id", "feed", "source_key", "_row", field]], probation[["person_id", "feed", "source_key", field]])
+        pairs = pairs[pairs[f"{field}_l"] != pairs[f"{field}_r"]]
+        if pairs.empty:
+            continue
+        about, other = _side(pairs, "_l"), _side(pairs, "_r")
+        detail = (words + " " + about[field].astype(str) + " here but " + other[field].astype(str).to_numpy() + " on "
+                  + record_ref(other["feed"], other["source_key"]))
+        data = about[field].astype(str) + "|" + other[field].astype(str).to_numpy()
+        parts.append(findings("discrepancy", "mappa_differs", rule.severity, about, field, detail, data.to_numpy(), other))
+    return concat(parts)
+
+
+def notification_overdue(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """A registered person's notification was due before tonight and has not been made."""
+    police = _feed(records, "police", "notification_due")
+    due = police[police["notification_due"] < pd.Timestamp(as_of)]
+    if "last_notified" in due:
+        due = due[~(due["last_notified"] >= due["notification_due"])]
+    if due.empty:
+        return empty()
+    days = (pd.Timestamp(as_of) - due["notification_due"]).dt.days.astype(str)
+    detail = "notification overdue by " + days + " days"
+    return findings("discrepancy", "notification_overdue", rule.severity, due.reset_index(drop=True), "notification_due", detail, due["notification_due"].astype(str).to_numpy())
+
+
+def rso_without_address(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """A registered sex offender none of whose police records holds a current address."""
+    police = _feed(records, "police", "nominal_type")
+    known = police[police["address"].notna() | police["postcode"].notna()]["person_id"]
+    rso = police[(police["nominal_type"] == "RSO") & ~police["person_id"].isin(known)]
+    if rso.empty:
+        return empty()
+    return findings("discrepancy", "rso_without_address", rule.severity, rso.reset_index(drop=True), "address",
+                    pd.Series("registered sex offender with no current address on any police record", index=range(len(rso))), pd.Series("", index=range(len(rso))))
+
+
+def licence_without_police_nominal(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
+    """On probation licence with a MAPPA category that needs a police nominal, and no police record."""
+    probation = _feed(records, "probation", "custody_status")
+    with_police = records[records["feed"] == "police"]["person_id"]
+    missing = probation[
+        (probation["custody_status"] == "RELEASED_ON_LICENCE") & probation["mappa_category"].isin(rule.mappa_categories)
+        & ~probation["person_id"].isin(with_police)
+    ]
+    if missing.empty:
+        return empty()
+    detail = "on licence as MAPPA category " + missing["mappa_category"].astype(str) + " but no police nominal is linked to this person"
+    return findings("discrepancy", "licence_without_police_nominal", rule.severity, missing.reset_index(drop=True), "mappa_category",
+                    detail, missing["mappa_category"].astype(str).to_numpy())
+
+
+RULES: dict[str, Rule] = {
+    "in_custody_but_released": in_custody_but_released,
+    "release_date_passed": release_date_passed,
+    "mappa_differs": mappa_differs,
+    "notification_overdue": notification_overdue,
+    "rso_without_address": rso_without_address,
+    "licence_without_police_nominal": licence_without_police_nominal,
+}
+
+
+def discrepancies(records: pd.DataFrame, as_of: dt.date, rules: dict[str, DiscrepancyRule]) -> pd.DataFrame:
+    return concat([RULES[name](records, as_of, rule) for name, rule in rules.items() if rule.enabled])
+
+

@@ -1,0 +1,146 @@
+"""A night's reports for wide circulation: exceptions as CSV and XLSX per feed and kind, and an
+HTML summary of the night. Personal data is masked (details are masked where they are made;
+record keys are masked here) and no cell can run as a spreadsheet formula.
+
+Written to a staging folder before the night is published and moved into place after it commits,
+so a folder of reports always belongs to a published (or gate-stopped) night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from nominal.masking import mask_series
+
+REPORT_COLUMNS = (
+    "reference", "kind", "severity", "priority", "rule", "feed", "record", "row", "person_id", "field",
+    "other_feed", "other_record", "detail", "status", "first_seen", "age_days",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, made plain text (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def report_frame(rows: pd.DataFrame, run_id: int, as_of: dt.date) -> pd.DataFrame:
+    """Tonight's open exceptions (found tonight, not dismissed), masked, in REPORT_COLUMNS."""
+    live = rows[(rows["last_seen_run_id"] == run_id) & rows["status"].isin(["open", "in_progress"])].copy()
+    first_seen = pd.to_datetime(live["first_seen_at"], utc=True)
+    out = pd.DataFrame({
+        "reference": live["fingerprint"].str[:12],
+        "kind": live["kind"], "severity": live["severity"], "priority": live["priority"], "rule": live["rule"],
+        "feed": live["feed"], "record": mask_series(live["source_key"].astype("str"), "identifier").where(live["source_key"].notna(), ""),
+        "row": live["row"], "person_id": live["person_id"], "field": live["field"], "other_feed": live["other_feed"],
+        "other_record": mask_series(live["other_source_key"].astype("str"), "identifier").where(live["other_source_key"].notna(), ""),
+        "detail": live["detail"], "status": live["status"], "first_seen": first_seen.dt.strftime("%Y-%m-%d"),
+        "age_days": (pd.Timestamp(as_of, tz="UTC").normalize() - first_seen.dt.normalize()).dt.days.clip(lower=0),
+    })
+    order = {"critical": 0, "error": 1, "warning": 2}
+    out = out.sort_values(["feed", "kind", "severity", "rule", "record"], key=lambda s: s.map(order) if s.name == "severity" else s, na_position="first")
+    return out.reset_index(drop=True)
+
+
+def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(object).where(frame.notna(), "")
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(neutralise)
+    return out
+
+
+def write_exception_files(report: pd.DataFrame, folder: Path) -> list[Path]:
+    """``exceptions_<feed>_<kind>.csv`` and ``.xlsx`` for every feed and kind with open exceptions."""
+    from openpyxl import Workbook
+
+    written = []
+    safe = _plain_text(report)
+    for (feed, kind), part in safe.groupby([safe["feed"].replace("", "all_feeds"), "kind"], sort=True):
+        stem = f"exceptions_{feed}_{kind}"
+        part.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8")
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(title=f"{feed} {kind}"[:31])
+        sheet.append(list(part.columns))
+        for values in part.itertuples(index=False):
+            sheet.append(list(values))
+        book.save(folder / f"{stem}.xlsx")
+        written += [folder / f"{stem}.csv", folder / f"{stem}.xlsx"]
+    return written
+
+
+def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict, report: pd.DataFrame, files: list[Path]) -> Path:
+    """``summary.html``: a self-contained page (no scripts, no remote assets) and ``summary.json``."""
+    e = html.escape
+    exceptions = counts.get("publish", {}).get("exceptions", {})
+    rows_gates = "".join(
+        f"<tr><td>{e(feed)}</td><td class='{'ok' if g['passed'] else 'bad'}'>{'passed' if g['passed'] else 'FAILED'}</td>"
+        f"<td>{g.get('rows', 0):,}</td><td>{g.get('error_rate', 0):.1%}</td><td>{e('; '.join(g.get('reasons', [])))}</td></tr>"
+        for feed, g in gates.items()
+    )
+    stages = "".join(f"<tr><td>{e(str(k))}</td><td>{e(json.dumps(v, default=str))}</td></tr>" for k, v in counts.items())
+    by = report.groupby(["feed", "kind", "severity"], dropna=False).size().reset_index(name="open") if len(report) else pd.DataFrame()
+    rows_open = "".join(f"<tr><td>{e(str(r.feed or 'all feeds'))}</td><td>{e(r.kind)}</td><td>{e(r.severity)}</td><td>{r.open:,}</td></tr>" for r in by.itertuples())
+    links = "".join(f"<li><a href='{e(p.name)}'>{e(p.name)}</a></li>" for p in files)
+    match = counts.get("match", {})
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nominal night {as_of}</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.ok{{color:#060}}.bad{{color:#b00;font-weight:bold}}</style></head>
+<body><h1>nominal — night {as_of}</h1>
+<p>Run {run_id}: <strong class="{'ok' if status == 'succeeded' else 'bad'}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
+<h2>Exceptions</h2>
+<table><tr><th>new</th><th>open</th><th>closed tonight</th><th>dismissed</th><th>reopened</th></tr>
+<tr><td>{exceptions.get('new', 0):,}</td><td>{exceptions.get('open', 0):,}</td><td>{exceptions.get('closed', 0):,}</td><td>{exceptions.get('dismissed', 0):,}</td><td>{exceptions.get('reopened', 0):,}</td></tr></table>
+<table><tr><th>feed</th><th>kind</th><th>severity</th><th>open</th></tr>{rows_open}</table>
+<h2>Gates</h2>
+<table><tr><th>feed</th><th>gate</th><th>rows</th><th>error rate</th><th>reasons</th></tr>{rows_gates}</table>
+<h2>Matching</h2>
+<p>{match.get('records', 0):,} records into {match.get('persons', 0):,} persons; {match.get('links', 0):,} links,
+{match.get('reviews', 0):,} pairs for review, match rate {match.get('match_rate', 0):.1%} of records linked to another.</p>
+<h2>Counts per stage</h2><table>{stages}</table>
+<h2>Files</h2><ul>{links}</ul>
+</body></html>
+"""
+    (folder / "summary.html").write_text(page, encoding="utf-8")
+    (folder / "summary.json").write_text(json.dumps({"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates}, indent=2, default=str) + "\n", encoding="utf-8")
+    return folder / "summary.html"
+
+
+def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
+    """A fresh folder beside the night's final one, where the run writes its reports and Data Docs."""
+    staging = reports_dir / f".{as_of.isoformat()}.run{run_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def stage_reports(staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict) -> Path:
+    """Write the night's reports into its staging folder."""
+    report = report_frame(rows, run_id, as_of)
+    files = write_exception_files(report, staging)
+    write_summary(staging, as_of, run_id, status, counts, gates, report, files)
+    return staging
+
+
+def commit_reports(staging: Path, final: Path) -> Path:
+    """Put staged reports in place (after the night committed), replacing an earlier run's of the night."""
+    if final.exists():
+        old = final.with_name(final.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old)
+    else:
+        staging.rename(final)
+    return final
