@@ -27,7 +27,10 @@ def conflicts(records: pd.DataFrame, golden: pd.DataFrame, chosen: dict[str, np.
         published = golden[field].to_numpy()[at]
         ignore = mine.isin(rules.ignore.get(field, []))
         differs = mine.notna().to_numpy() & ~ignore.to_numpy() & pd.notna(published)
-        differs[differs] = mine.to_numpy()[differs].astype(str) != published[differs].astype(str)
+        # compared as pandas text, which spells a date the same whatever its unit
+        mine_text = mine[differs].astype(str).to_numpy()
+        published_text = pd.Series(published[differs]).astype(str).to_numpy()
+        differs[differs] = mine_text != published_text
         rows = np.flatnonzero(differs)
         if not len(rows):
             continue

@@ -24,8 +24,10 @@ _PROBATION_WORDS = {"RELEASED_ON_LICENCE": "released on licence", "COMMUNITY_ORD
 
 
 def _feed(records: pd.DataFrame, feed: str, *columns: str) -> pd.DataFrame:
-    if any(c not in records for c in columns):
-        return records.iloc[:0]
+    """The feed's records; none (with the columns, empty) when no feed carries the columns."""
+    missing = [c for c in columns if c not in records]
+    if missing:
+        return records.iloc[:0].assign(**{c: pd.Series(dtype="object") for c in missing})
     return records[records["feed"] == feed]
 
 

@@ -1,0 +1,353 @@
+"""Publish: survivorship and lineage, conflicts, the cross-agency rules, exceptions across nights,
+reports, and the one-transaction write to the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from nominal import canonical
+from publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
+from publish.findings import FINDING_COLUMNS
+from publish.golden import golden_records, with_persons
+from publish.publication import StoreNow, prepare
+from publish.reports import neutralise, report_frame, stage_reports, staging_folder
+from publish.rules import load_rules
+from store import writes
+from store.models import ExceptionRecord, Person, PersonLink, Run
+
+AS_OF = dt.date(2026, 11, 23)
+RULES = load_rules()
+
+
+def records(*rows: dict) -> pd.DataFrame:
+    """Canonical records from a few fields each (the rest missing), with the carried-through extras."""
+    base = {"extract_date": pd.Timestamp(AS_OF), "_source": "test.csv"}
+    frame = pd.DataFrame([{**base, "_row": i + 1, **row} for i, row in enumerate(rows)])
+    for column in canonical.COLUMNS:
+        if column not in frame:
+            frame[column] = pd.NA
+    extras = {"booking_status": "str", "release_date": "datetime64[ms]", "custody_status": "str", "nominal_type": "str",
+              "notification_due": "datetime64[ms]", "registration_start": "datetime64[ms]", "last_notified": "datetime64[ms]"}
+    for column, dtype in extras.items():
+        frame[column] = frame[column].astype(dtype) if column in frame else pd.Series(pd.NA, index=frame.index, dtype=dtype)
+    return canonical.conform(frame)
+
+
+def clusters_for(frame: pd.DataFrame, persons: list[str], status: str = "active") -> pd.DataFrame:
+    return pd.DataFrame({
+        "feed": frame["feed"], "source_key": frame["source_key"], "person_id": persons, "linked_by": "model",
+        "match_probability": 0.99, "status": status, "status_reason": None,
+    })
+
+
+def day(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+# --- golden record ------------------------------------------------------------------------------
+
+
+def three_agencies() -> pd.DataFrame:
+    return records(
+        {"feed": "police", "source_key": "N1", "surname": "SMITH", "forenames": "JOHN", "date_of_birth": day("1980-01-02"),
+         "pnc_id": "2001/0000001Z", "address": "1 OLD ROAD", "postcode": "LS1 1AA", "record_updated_at": day("2026-01-01"),
+         "mappa_category": 1, "nominal_type": "RSO", "notification_due": day("2027-01-01")},
+        {"feed": "probation", "source_key": "X1", "surname": "SMITH", "forenames": "JON", "date_of_birth": day("1980-01-02"),
+         "address": "2 NEW STREET", "postcode": "LS2 2BB", "record_updated_at": day("2026-11-01"), "mappa_category": 2,
+         "custody_status": "RELEASED_ON_LICENCE"},
+        {"feed": "prison", "source_key": "B1", "surname": "SMYTH", "forenames": "JOHN", "date_of_birth": day("1980-02-01"),
+         "noms_number": "A1234BC", "record_updated_at": day("2026-06-01"), "booking_status": "ACTIVE_IN", "release_date": day("2026-11-01")},
+    )
+
+
+def golden_of(frame: pd.DataFrame, persons: list[str]):
+    people = with_persons(frame, clusters_for(frame, persons))
+    golden, chosen = golden_records(people, clusters_for(frame, persons), RULES, run_id=7)
+    return people, golden, chosen
+
+
+def test_survivorship_takes_each_field_by_its_rule_and_keeps_lineage():
+    people, golden, _ = golden_of(three_agencies(), ["P1", "P1", "P1"])
+    person = golden.iloc[0]
+    assert person["surname"] == "SMITH"  # two records of three agree
+    assert person["date_of_birth"] == day("1980-01-02")
+    assert person["address"] == "2 NEW STREET" and person["postcode"] == "LS2 2BB"  # the most recent, together
+    assert person["custody_status"] == "IN_CUSTODY"  # prison wins for custody
+    assert person["supervision_status"] == "RELEASED_ON_LICENCE"  # probation for supervision
+    assert person["mappa_category"] == 2  # probation first for MAPPA
+    assert person["registration_type"] == "RSO" and person["notification_due"] == day("2027-01-01")  # police
+    lineage = json.loads(person["lineage"])
+    assert lineage["run_id"] == 7
+    assert lineage["fields"]["address"] == ["probation", "X1", "2026-11-23"]
+    assert lineage["fields"]["postcode"] == ["probation", "X1", "2026-11-23"]
+    assert lineage["fields"]["pnc_id"][:2] == ["police", "N1"]
+    assert lineage["fields"]["custody_status"][:2] == ["prison", "B1"]
+    assert "cro_number" not in lineage["fields"]  # no record has one: nothing published, no lineage
+
+
+def test_a_valid_identifier_beats_an_invalid_one_and_ties_do_not_depend_on_row_order():
+    frame = records(
+        {"feed": "police", "source_key": "N1", "pnc_id": pd.NA, "pnc_id_raw": "2001/0000001X", "record_updated_at": day("2026-11-01")},
+        {"feed": "prison", "source_key": "B1", "pnc_id": "2001/0000001Z", "record_updated_at": day("2020-01-01")},
+    )
+    _, golden, _ = golden_of(frame, ["P1", "P1"])
+    assert golden.iloc[0]["pnc_id"] == "2001/0000001Z"
+    _, reversed_golden, _ = golden_of(frame.iloc[::-1].reset_index(drop=True), ["P1", "P1"])
+    pd.testing.assert_frame_equal(golden, reversed_golden)
+
+
+# --- conflicts and discrepancies ----------------------------------------------------------------
+
+
+def prepared(frame: pd.DataFrame, persons: list[str], store_now: StoreNow | None = None, run_id: int = 1, validation=None):
+    clusters = clusters_for(frame, persons)
+    return prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), validation, store_now or empty_store(), RULES,
+                   run_id=run_id, as_of=AS_OF, scope_feeds=set(frame["feed"]))
+
+
+def empty_store() -> StoreNow:
+    from store.queries import EXCEPTION_MERGE_COLUMNS
+
+    return StoreNow(
+        persons=pd.DataFrame(columns=["person_id", "status", "content_hash"]),
+        links=pd.DataFrame(columns=["feed", "source_key", "person_id", "match_probability", "linked_by"]),
+        exceptions=pd.DataFrame(columns=list(EXCEPTION_MERGE_COLUMNS)),
+        dismissed=pd.DataFrame(columns=["exception_fingerprint", "value"]),
+    )
+
+
+def rules_found(night) -> set[tuple[str, str, str]]:
+    rows = night.exceptions_tonight
+    return set(zip(rows["rule"], rows["feed"].fillna(""), rows["source_key"].fillna("")))
+
+
+def test_conflicts_and_cross_agency_discrepancies_are_found_on_the_right_records():
+    night = prepared(three_agencies(), ["P1", "P1", "P1"])
+    found = rules_found(night)
+    assert ("date_of_birth_differs", "prison", "B1") in found  # a transposed date of birth is not hidden
+    assert ("in_custody_but_released", "prison", "B1") in found
+    assert ("release_date_passed", "prison", "B1") in found
+    assert ("mappa_differs", "police", "N1") in found
+    assert not any(rule == "notification_overdue" for rule, _, _ in found)  # due next year
+    assert not any(rule in ("rso_without_address", "licence_without_police_nominal") for rule, _, _ in found)
+    details = " ".join(night.exceptions_tonight["detail"])
+    assert "1980" not in details and "X1" not in details and "SMITH" not in details  # masked for circulation
+
+
+def test_rules_that_need_a_missing_record_or_a_passed_date():
+    frame = records(
+        {"feed": "police", "source_key": "N2", "surname": "JONES", "nominal_type": "RSO", "notification_due": day("2026-11-01")},
+        {"feed": "probation", "source_key": "X3", "surname": "BROWN", "custody_status": "RELEASED_ON_LICENCE", "mappa_category": 1},
+        {"feed": "probation", "source_key": "X4", "surname": "GREEN", "custody_status": "RELEASED_ON_LICENCE", "mappa_category": 3},
+    )
+    found = rules_found(prepared(frame, ["P2", "P3", "P4"]))
+    assert ("notification_overdue", "police", "N2") in found
+    assert ("rso_without_address", "police", "N2") in found
+    assert ("licence_without_police_nominal", "probation", "X3") in found
+    assert ("licence_without_police_nominal", "probation", "X4") not in found  # category 3 needs no police nominal
+
+
+def test_a_rule_switched_off_in_the_rules_file_finds_nothing(tmp_path):
+    text = (RULES_PATH := tmp_path / "rules.yaml")
+    import yaml
+
+    from publish.rules import SHIPPED_RULES
+
+    data = yaml.safe_load(SHIPPED_RULES.read_text())
+    data["discrepancies"]["in_custody_but_released"]["enabled"] = False
+    text.write_text(yaml.safe_dump(data))
+    rules = load_rules(RULES_PATH)
+    clusters = clusters_for(three_agencies(), ["P1"] * 3)
+    night = prepare(three_agencies(), clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, empty_store(), rules,
+                    run_id=1, as_of=AS_OF, scope_feeds={"police"})
+    assert "in_custody_but_released" not in set(night.exceptions_tonight["rule"])
+
+
+def test_an_unknown_rule_in_the_rules_file_is_named(tmp_path):
+    from nominal.errors import ConfigError
+
+    path = tmp_path / "rules.yaml"
+    path.write_text("survivorship: {}\ndiscrepancies:\n  in_custody_but_relased: {enabled: true}\n")
+    with pytest.raises(ConfigError, match="in_custody_but_relased"):
+        load_rules(path)
+
+
+# --- exceptions across nights -------------------------------------------------------------------
+
+
+def finding(source_key: str, data: str, rule: str = "valid_pnc_id", feed: str = "police") -> dict:
+    return {"kind": "validation", "rule": rule, "severity": "error", "priority": "normal", "feed": feed, "source_key": source_key,
+            "row": 1, "person_id": "P1", "field": "pnc_id", "other_feed": None, "other_source_key": None, "detail": "bad", "data": data}
+
+
+def night_of(*found: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(list(found), columns=list(FINDING_COLUMNS))
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def test_exceptions_are_one_row_across_nights_closed_when_gone_and_dismissals_stick_while_data_is_unchanged():
+    t1, t2, t3 = (dt.datetime(2026, 11, d, 2, tzinfo=dt.UTC) for d in (23, 24, 25))
+    first = merge_exceptions(night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c1")), empty_store().exceptions, 1, t1, {"police"})
+    assert list(first["status"]) == ["open"] * 3
+    store = first.copy()
+    store.loc[store["source_key"] == "B", "status"] = "dismissed"
+    store.loc[store["source_key"] == "C", "status"] = "dismissed"
+    # night 2: A again, B again with the same data, C with changed data, D new; nothing else
+    second = merge_exceptions(night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c2"), finding("D", "d1")), store, 2, t2, {"police"})
+    by_key = second.set_index("source_key")
+    assert len(second) == 4 and by_key.loc["A", "first_seen_run_id"] == 1 and by_key.loc["A", "last_seen_run_id"] == 2
+    assert by_key.loc["B", "status"] == "dismissed"
+    assert by_key.loc["C", "status"] == "open" and "reopened" in by_key.loc["C", "resolution"]
+    assert by_key.loc["D", "status"] == "open" and by_key.loc["D", "first_seen_run_id"] == 2
+    # night 3: only D is found; A, C are resolved by source, B stays dismissed, untouched
+    third = merge_exceptions(night_of(finding("D", "d1")), second, 3, t3, {"police"})
+    by_key = third.set_index("source_key")
+    assert by_key.loc["A", "status"] == "resolved" and by_key.loc["A", "resolution"] == RESOLVED_BY_SOURCE
+    assert by_key.loc["C", "status"] == "resolved"
+    assert "B" not in by_key.index
+    # a feed not checked tonight keeps its open exceptions
+    fourth = merge_exceptions(night_of(), third[third["source_key"] == "D"], 4, t3, set())
+    assert fourth.empty
+
+
+def test_an_officers_dismiss_decision_holds_for_the_data_it_was_made_on():
+    t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    first = merge_exceptions(night_of(finding("A", "a1")), empty_store().exceptions, 1, t, {"police"})
+    decision = pd.DataFrame({"exception_fingerprint": [first["fingerprint"][0]], "value": [first["data_hash"][0]]})
+    again = merge_exceptions(night_of(finding("A", "a1")), first, 2, t, {"police"}, decision)
+    assert again["status"][0] == "dismissed"
+    changed = merge_exceptions(night_of(finding("A", "a2")), first, 2, t, {"police"}, decision)
+    assert changed["status"][0] == "open"
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
+    assert neutralise("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert [neutralise(v) for v in ("+1", "-1", "@SUM(A1)", "plain", 5)] == ["'+1", "'-1", "'@SUM(A1)", "plain", 5]
+    t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    hostile = finding("X1234567", "x", rule="surname_letters") | {"detail": "=cmd|' /C calc'!A0"}
+    rows = merge_exceptions(night_of(hostile), empty_store().exceptions, 1, t, {"police"})
+    staging = staging_folder(tmp_path, AS_OF, 1)
+    stage_reports(staging, AS_OF, 1, "succeeded", rows, {"publish": {"exceptions": {"new": 1}}}, {})
+    csv_text = (staging / "exceptions_police_validation.csv").read_text()
+    assert "X1234567" not in csv_text
+    assert "'=cmd" in csv_text
+    sheet = load_workbook(staging / "exceptions_police_validation.xlsx").active
+    cells = [c.value for row in sheet.iter_rows() for c in row]
+    assert "'=cmd|' /C calc'!A0" in cells and not any(isinstance(v, str) and v.startswith("=") for v in cells)
+    assert "X1234567" not in cells
+    assert report_frame(rows, 1, AS_OF)["record"][0] != "X1234567"
+    html = (staging / "summary.html").read_text()
+    assert "<script" not in html and "http" not in html.replace("http-equiv", "")
+
+
+# --- the store: one transaction, only what changed ----------------------------------------------
+
+
+def publish(engine, frame: pd.DataFrame, persons: list[str], as_of: dt.date = AS_OF):
+    run_id = writes.start_run(engine, "sync", as_of, sorted(set(frame["feed"])))
+    clusters = clusters_for(frame, persons)
+    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), RULES,
+                    run_id=run_id, as_of=as_of, scope_feeds=set(frame["feed"]))
+    writes.publish_night(engine, run_id, night.publication, night.counts)
+    return run_id, night
+
+
+def test_publish_writes_persons_links_and_exceptions_and_a_rerun_writes_nothing_new(store_engine):
+    frame = three_agencies()
+    run_id, night = publish(store_engine, frame, ["P000000001"] * 3)
+    with store_engine.connect() as c:
+        person = c.execute(select(Person)).one()
+        assert person.surname == "SMITH" and person.custody_status == "IN_CUSTODY" and person.first_seen_run_id == run_id
+        assert person.date_of_birth == dt.date(1980, 1, 2) and person.lineage["fields"]["address"][0] == "probation"
+        assert c.scalar(select(func.count()).select_from(PersonLink)) == 3
+        exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
+        assert exceptions == len(night.exceptions_tonight) > 0
+        assert c.scalar(select(Run.status).where(Run.id == run_id)) == "succeeded"
+    again, night2 = publish(store_engine, frame, ["P000000001"] * 3)
+    assert night2.counts["persons_written"] == 0 and night2.counts["links_written"] == 0
+    with store_engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(ExceptionRecord)) == exceptions  # no duplicates
+        assert c.scalar(select(func.min(ExceptionRecord.last_seen_run_id))) == again
+
+
+def test_a_person_whose_records_are_gone_is_retired_and_a_changed_one_rewritten(store_engine):
+    frame = three_agencies()
+    publish(store_engine, frame, ["P000000001", "P000000002", "P000000002"])
+    moved = frame.iloc[:1].copy()
+    moved["address"] = "9 ELSEWHERE"
+    _, night = publish(store_engine, moved, ["P000000001"], AS_OF + dt.timedelta(days=1))
+    assert night.counts["persons_written"] == 1 and night.counts["persons_retired"] == 1 and night.counts["links_removed"] == 2
+    with store_engine.connect() as c:
+        statuses = dict(c.execute(select(Person.person_id, Person.status)).all())
+        assert statuses == {"P000000001": "active", "P000000002": "retired"}
+        assert c.scalar(select(Person.address).where(Person.person_id == "P000000001")) == "9 ELSEWHERE"
+        assert c.scalar(select(func.count()).select_from(PersonLink)) == 1
+
+
+def test_names_with_quotes_sql_html_and_formulas_are_stored_as_plain_data(store_engine):
+    hostile = "O'BRIEN\"; DROP TABLE persons; -- <script>alert(1)</script> =1+1 \\N"
+    frame = records({"feed": "police", "source_key": "K'1\"\\", "surname": hostile, "forenames": "=SUM(A1)", "date_of_birth": day("1970-05-05")})
+    publish(store_engine, frame, ["P000000009"])
+    with store_engine.connect() as c:
+        person = c.execute(select(Person)).one()
+        assert person.surname == hostile and person.forenames == "=SUM(A1)"
+        assert person.lineage["fields"]["surname"][1] == "K'1\"\\"
+
+
+def test_a_failure_during_publish_rolls_everything_back(store_engine, monkeypatch):
+    from store import bulk
+
+    frame = three_agencies()
+    publish(store_engine, frame, ["P000000001"] * 3)
+    changed = frame.copy()
+    changed["address"] = "CHANGED"
+    real_upsert = bulk.upsert
+
+    def drop_midway(connection, table, data, keys, keep=()):
+        if table.name == "exceptions":  # persons and links are already written in this transaction
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
+        return real_upsert(connection, table, data, keys, keep)
+
+    monkeypatch.setattr(bulk, "upsert", drop_midway)
+    with pytest.raises(Exception, match="server closed"):
+        publish(store_engine, changed, ["P000000001"] * 3, AS_OF + dt.timedelta(days=1))
+    with store_engine.connect() as c:
+        assert c.scalar(select(Person.address)) == "2 NEW STREET"
+        assert c.scalar(select(func.max(ExceptionRecord.last_seen_run_id))) == 1
+
+
+def test_one_run_at_a_time_and_a_dead_holder_is_taken_over(store_engine):
+    import subprocess
+
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        writes.acquire_lock(store_engine, AS_OF)
+        with store_engine.begin() as c:  # pretend the live process holds it
+            c.execute(writes.update(writes.RunLock).values(pid=holder.pid))
+        with pytest.raises(writes.RunLocked, match="one run at a time"):
+            writes.acquire_lock(store_engine, AS_OF)
+    finally:
+        holder.kill()
+        holder.wait()
+    writes.acquire_lock(store_engine, AS_OF)  # the holder died: taken over
+    writes.release_lock(store_engine)
+    with store_engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(writes.RunLock)) == 0
+
+
+def test_a_person_with_one_record_has_no_conflict_whatever_the_date_unit():
+    frame = records({"feed": "police", "source_key": "N1", "surname": "A", "date_of_birth": day("1980-01-01")})
+    frame["date_of_birth"] = frame["date_of_birth"].astype("datetime64[s]")
+    assert prepared(frame, ["P1"]).exceptions_tonight.empty
