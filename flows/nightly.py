@@ -192,10 +192,14 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
 
 
 @flow(name="nightly_sync", persist_result=False, log_prints=False)
-def nightly_sync(as_of: str | None = None, config_path: str | None = None, landing: str | None = None, db_url: str | None = None, full: bool = False) -> dict:
-    """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night)."""
+def nightly_sync(
+    as_of: str | None = None, config_path: str | None = None, landing: str | None = None, db_url: str | None = None,
+    full: bool = False, config: Config | None = None,
+) -> dict:
+    """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night);
+    ``config`` (a loaded Config) is for callers that hold one, else ``config_path`` is loaded."""
     night = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    config = load_config(config_path)
+    config = config or load_config(config_path)
     get_run_logger().info("night %s: feeds %s", night, ", ".join(f.name for f in config.enabled_feeds()))
     return run_night(config, night, landing=Path(landing) if landing else None, db_url=db_url, full=full)
 
@@ -208,3 +212,10 @@ def sync_flow(runner: str = "threads", address: str | None = None):
         options = {"address": address} if address else {"cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True}}
         return nightly_sync.with_options(task_runner=DaskTaskRunner(**options))
     return nightly_sync
+
+
+def run_night_in_flow(config: Config, night: dt.date, *, landing: Path | None = None, db_url: str | None = None,
+                      full: bool = False, runner: str = "threads", address: str | None = None) -> dict:
+    """Run one night through the flow with a loaded config (the CLI and tests)."""
+    flow_ = sync_flow(runner, address)
+    return flow_(as_of=night.isoformat(), config=config, landing=str(landing) if landing else None, db_url=db_url, full=full)

@@ -1,0 +1,231 @@
+"""The nightly flow end to end, in Prefect (one test harness per session): nights published on
+SQLite and PostgreSQL, reruns idempotent, gates stopping a night before publish, retries only for
+unreachable sources, faults leaving the last publication intact, Dask giving the same result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.synthetic import generate
+from store.db import StoreUnavailable, ensure_schema
+from store.models import Delivery, ExceptionRecord, Person, PersonLink, Run
+
+NIGHT = dt.date(2026, 11, 23)
+NEXT = NIGHT + dt.timedelta(days=1)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory) -> Path:
+    """Three nights of 400 synthetic people: the landing folder."""
+    out = tmp_path_factory.mktemp("nightly_feeds")
+    generate(people=400, seed=11, out=out, nights=3, start_date=NIGHT)
+    return out / "landing"
+
+
+@pytest.fixture
+def workspace(tmp_path, feeds, prefect_harness):
+    """A config in a fresh folder (archive, state and reports there) reading a private copy of the landing."""
+    landing = tmp_path / "landing"
+    shutil.copytree(feeds, landing)
+    path = tmp_path / "nominal.yaml"
+    path.write_text(SHIPPED_CONFIG.read_text())
+    config = load_config(path)
+    config.schedule.retry_delay_seconds = 0
+    return config, landing
+
+
+def sync(config, night, landing, url, **options):
+    from flows.nightly import run_night_in_flow
+
+    return run_night_in_flow(config, night, landing=landing, db_url=url, **options)
+
+
+def counts(url):
+    engine = ensure_schema(url)
+    with engine.connect() as c:
+        persons = dict(c.execute(select(Person.person_id, Person.content_hash)).all())
+        links = dict(((f, k), p) for f, k, p in c.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id)))
+        exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
+        runs = [(r.as_of, r.status) for r in c.execute(select(Run.as_of, Run.status).order_by(Run.id))]
+    return persons, links, exceptions, runs
+
+
+def test_two_nights_publish_and_a_rerun_changes_nothing(workspace, store_url):
+    config, landing = workspace
+    first = sync(config, NIGHT, landing, store_url)
+    assert first["status"] == "succeeded"
+    persons1, links1, _, _ = counts(store_url)
+    assert 300 < len(persons1) < 700 and len(links1) == first["counts"]["publish"]["records"]
+    second = sync(config, NEXT, landing, store_url)
+    persons2, links2, exceptions2, _ = counts(store_url)
+    kept = [key for key in links1 if key in links2]
+    assert sum(links1[k] == links2[k] for k in kept) / len(kept) > 0.97  # ids stay stable night to night
+    assert second["counts"]["publish"]["persons_written"] < len(persons2) * 0.2  # only what changed is rewritten
+
+    again = sync(config, NEXT, landing, store_url)  # the same night again
+    persons3, links3, exceptions3, runs = counts(store_url)
+    assert (persons3, links3, exceptions3) == (persons2, links2, exceptions2)
+    assert again["counts"]["publish"]["exceptions"]["new"] == 0
+    assert runs == [(NIGHT, "succeeded"), (NEXT, "succeeded"), (NEXT, "succeeded")]
+    report = Path(again["reports"])
+    assert (report / "summary.html").is_file() and any(report.glob("exceptions_*.xlsx"))
+    assert not list(report.parent.glob(".*"))  # no staging folder left behind
+
+
+def test_a_missing_feed_stops_the_night_before_publish_and_records_why(workspace, store_url):
+    from flows.nightly import GateFailed
+
+    config, landing = workspace
+    sync(config, NIGHT, landing, store_url)
+    before = counts(store_url)
+    shutil.rmtree(landing / "police" / NEXT.isoformat())
+    with pytest.raises(GateFailed, match="police"):
+        sync(config, NEXT, landing, store_url)
+    persons, links, exceptions, runs = counts(store_url)
+    assert (persons, links) == before[:2]  # the last good publication, untouched
+    assert runs[-1] == (NEXT, "gate_failed")
+    engine = ensure_schema(store_url)
+    with engine.connect() as c:
+        message = c.scalar(select(Run.message).order_by(Run.id.desc()).limit(1))
+        assert "police" in message and "nothing published" in message
+        feed_exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord).where(ExceptionRecord.kind == "feed", ExceptionRecord.status == "open"))
+        assert feed_exceptions == 1
+        refused = c.scalar(select(Delivery.status).where(Delivery.feed == "police", Delivery.as_of == NEXT))
+        assert refused == "rejected"
+
+
+def test_a_feed_whose_rows_halved_fails_its_gate(workspace, tmp_path):
+    from flows.nightly import GateFailed
+
+    config, landing = workspace
+    url = f"sqlite:///{tmp_path / 'halved.db'}"
+    sync(config, NIGHT, landing, url)
+    _halve_delivery(landing / "prison" / NEXT.isoformat())
+    with pytest.raises(GateFailed, match="prison"):
+        sync(config, NEXT, landing, url)
+
+
+def _halve_delivery(folder: Path) -> None:
+    """Keep half the rows and fix the manifest, as a source that really sent half would."""
+    import hashlib
+    import json
+
+    data = next(p for p in folder.iterdir() if not p.name.endswith(".json"))
+    lines = data.read_bytes().splitlines(keepends=True)
+    kept = lines[: 1 + (len(lines) - 1) // 2]
+    data.write_bytes(b"".join(kept))
+    manifest = next(folder.glob("*.json"))
+    meta = json.loads(manifest.read_text())
+    for key in list(meta):
+        if "row" in key:
+            meta[key] = len(kept) - 1
+        if "sha" in key:
+            meta[key] = hashlib.sha256(data.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(meta))
+
+
+def test_a_truncated_delivery_is_not_retried_and_an_unreachable_source_is(workspace, tmp_path, monkeypatch):
+    import flows.nightly as nightly
+    from nominal.errors import SourceUnavailable
+
+    config, landing = workspace
+    calls: dict[str, int] = {}
+    real = nightly.ingest_feed
+
+    def flaky(config, feed, context, raise_unavailable=False):
+        calls[feed.name] = calls.get(feed.name, 0) + 1
+        if feed.name == "probation" and calls[feed.name] == 1:
+            raise SourceUnavailable("probation", "connection refused")
+        return real(config, feed, context, raise_unavailable=raise_unavailable)
+
+    monkeypatch.setattr(nightly, "ingest_feed", flaky)
+    data = next(p for p in (landing / "police" / NIGHT.isoformat()).iterdir() if not p.name.endswith(".json"))
+    data.write_bytes(data.read_bytes()[: len(data.read_bytes()) // 2])  # truncated: the manifest no longer fits
+    with pytest.raises(nightly.GateFailed, match="police"):
+        sync(config, NIGHT, landing, f"sqlite:///{tmp_path / 'retry.db'}")
+    assert calls == {"police": 1, "probation": 2, "prison": 1}
+
+
+def test_a_database_that_is_down_at_start_is_a_clear_error_and_nothing_runs(workspace):
+    config, landing = workspace
+    with pytest.raises(StoreUnavailable, match=r"\*\*\*|unavailable"):
+        sync(config, NIGHT, landing, "postgresql+psycopg://nominal:secret@127.0.0.1:1/none")
+    assert not config.reports_dir.exists() or not any(config.reports_dir.iterdir())
+
+
+def test_reports_that_cannot_be_written_stop_the_night_before_publish(workspace, tmp_path):
+    config, landing = workspace
+    url = f"sqlite:///{tmp_path / 'reports.db'}"
+    config.reports_dir.parent.mkdir(parents=True, exist_ok=True)
+    config.reports_dir.write_text("a file where the reports folder should be")  # as unwritable as a full disk
+    with pytest.raises(OSError):
+        sync(config, NIGHT, landing, url)
+    persons, links, _, runs = counts(url)
+    assert persons == {} and links == {} and runs == [(NIGHT, "failed")]
+    config.reports_dir.unlink()
+    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"  # simply run again
+
+
+def test_the_same_night_twice_at_once_the_second_refuses(workspace, tmp_path):
+    import subprocess
+
+    from store import writes
+
+    config, landing = workspace
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    engine = ensure_schema(url)
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        writes.acquire_lock(engine, NIGHT)
+        with engine.begin() as c:
+            c.execute(writes.update(writes.RunLock).values(pid=holder.pid))
+        with pytest.raises(writes.RunLocked):
+            sync(config, NIGHT, landing, url)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"
+
+
+def test_dask_publishes_the_same_as_threads(workspace, tmp_path):
+    config, landing = workspace
+    threads_url, dask_url = f"sqlite:///{tmp_path / 'threads.db'}", f"sqlite:///{tmp_path / 'dask.db'}"
+    sync(config, NIGHT, landing, threads_url)
+    state = config.match_state_dir
+    shutil.rmtree(state)
+    sync(config, NIGHT, landing, dask_url, runner="dask")
+    assert counts(threads_url)[:3] == counts(dask_url)[:3]
+
+
+def test_cli_sync_and_status(workspace, tmp_path):
+    from nominal.cli import app
+
+    config, landing = workspace
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["sync", "--as-of", NIGHT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url])
+    assert result.exit_code == 0, result.output
+    output = result.output.replace("\n", "")  # the console wraps long lines
+    assert "succeeded" in output and "summary.html" in output
+    status = runner.invoke(app, ["status", "--config", str(config.source), "--db", url, "--json"])
+    assert status.exit_code == 0 and '"status": "succeeded"' in status.output
+    shutil.rmtree(landing / "prison" / NEXT.isoformat())
+    failed = runner.invoke(app, ["sync", "--as-of", NEXT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url])
+    assert failed.exit_code == 1 and "gate failed" in failed.output.replace("\n", "")
