@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +122,15 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
 
     from .match import save_state
 
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 2)
+        clock = now
+
     rules = load_rules(config.publish_rules_path())  # a bad rules file stops the night before any work
     final = config.reports_dir / as_of.isoformat()
     staging = staging_folder(config.reports_dir, as_of, run_id)
@@ -133,6 +143,7 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
             nights.append(future.result())
         except SourceUnavailable as exc:
             nights.append(_unreachable_feed(name, exc))
+    lap("ingest_validate")
     ingests = [n.ingest for n in nights]
     record_deliveries(engine, run_id, as_of, ingests)
     gates = {n.validation.feed: n.validation.gate.as_dict() for n in nights}
@@ -154,17 +165,24 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
         raise GateFailed(message)
 
     result = match_task(config, [i.canonical for i in loaded], url, full)
+    lap("match")
     counts["match"] = {**{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
                        "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean())}
     night = prepare(records, result.clusters, result.review, result.events, validation, StoreNow.read(engine), rules,
                     run_id=run_id, as_of=as_of, scope_feeds={i.feed for i in loaded}, metrics=metrics)
     counts["publish"] = night.counts
+    lap("prepare_publication")
     stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
+    lap("reports")
+    counts["seconds"] = seconds
     writes.publish_night(engine, run_id, night.publication, counts)
+    lap("publish")
     commit_reports(staging, final)
     save_state(result, config.match_state_dir)  # after the commit: a failed night leaves the last state
+    lap("save_state")
+    log.info("night %s published in %s", as_of, seconds)
     _artifacts(as_of, run_id, "succeeded", counts, gates)
-    return {"as_of": as_of.isoformat(), "run_id": run_id, "status": "succeeded", "reports": str(final), "counts": counts, "gates": gates}
+    return {"as_of": as_of.isoformat(), "run_id": run_id, "status": "succeeded", "reports": str(final), "counts": counts, "gates": gates, "seconds": seconds}
 
 
 def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict) -> None:
