@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -212,7 +213,7 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
 @flow(name="nightly_sync", persist_result=False, log_prints=False)
 def nightly_sync(
     as_of: str | None = None, config_path: str | None = None, landing: str | None = None, db_url: str | None = None,
-    full: bool = False, config: Config | None = None,
+    full: bool = False, config: Any = None,  # a loaded Config; Any because Prefect validates parameters by annotation
 ) -> dict:
     """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night);
     ``config`` (a loaded Config) is for callers that hold one, else ``config_path`` is loaded."""
