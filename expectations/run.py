@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ _NAME_FIELDS = {"surname", "forenames", "aliases"}
 # GX runs a per-row Python loop for these dtypes; cast them before validating (GX 1.24, pandas 3).
 _GX_DATETIME = "datetime64[ns]"
 _NS_SAFE = (pd.Timestamp("1678-01-02"), pd.Timestamp("2261-12-30"))
+# GX parses suite parameters with a module-level pyparsing grammar that is not thread-safe: feeds
+# validated in concurrent threads (the nightly flow) take turns inside GX, and only there.
+_GX_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,8 @@ class Validator:
 
         pandas_engine.HASH_THRESHOLD = 0  # GX would otherwise md5 the whole frame for every batch
         self._gx = gx
-        self.context = gx.get_context(mode="ephemeral")
+        with _GX_LOCK:
+            self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.docs_dir = docs_dir
         for site in list(self.context.get_site_names()):  # the default site would write to a temp folder
@@ -153,7 +158,8 @@ class Validator:
     ) -> FeedValidation:
         frame = frame.reset_index(drop=True)
         runnable, skipped = _runnable(suite, set(frame.columns))
-        results = self._run_gx(feed, frame, suite, runnable, parameters) if runnable else []
+        with _GX_LOCK:
+            results = self._run_gx(feed, frame, suite, runnable, parameters) if runnable else []
         parts = [_rule_exceptions(feed, frame, suite.rules[r], result) for r, result in results]
         parts.append(_mapping_exceptions(feed, issues, suite))
         drift = dict(drift or {})
@@ -198,7 +204,8 @@ class Validator:
             return None
         from .data_docs import localise
 
-        self.context.build_data_docs(site_names=["nominal"])
+        with _GX_LOCK:
+            self.context.build_data_docs(site_names=["nominal"])
         leftovers = localise(self.docs_dir)
         if leftovers:
             log.warning("data docs still refer to %d external assets", len(leftovers))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -156,7 +156,7 @@ def write_outputs(results: list[FeedIngest], out_dir: Path, as_of: dt.date, run_
         "totals": {
             "rows_read": sum(r.rows_read for r in results),
             "rows_mapped": sum(r.rows_mapped for r in results),
-            "issues": int(len(all_issues)),
+            "issues": len(all_issues),
             "feeds_loaded": sum(r.ok for r in results),
             "feeds_failed": sum(not r.ok for r in results),
         },

@@ -29,7 +29,13 @@ from expectations.run import FeedValidation, failed_feed
 from nominal.config import Config, load_config
 from nominal.errors import NominalError, SourceUnavailable
 
-from .ingest import FeedIngest, fetch_context, ingest_counts, ingest_feed, record_deliveries
+from .ingest import (
+    FeedIngest,
+    fetch_context,
+    ingest_counts,
+    ingest_feed,
+    record_deliveries,
+)
 
 log = logging.getLogger("nominal.sync")
 
@@ -116,7 +122,7 @@ def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db
 
 def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landing: Path | None, full: bool) -> dict:
     from publish.exceptions import merge_exceptions
-    from publish.publication import StoreNow, validation_findings, prepare
+    from publish.publication import StoreNow, prepare, validation_findings
     from publish.reports import commit_reports, stage_reports, staging_folder
     from publish.rules import load_rules
     from store import queries, writes

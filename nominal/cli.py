@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,10 +33,10 @@ app.add_typer(config_app, name="config")
 EXIT_DATA, EXIT_USAGE = 1, 2
 
 ConfigOpt = Annotated[
-    Optional[Path], typer.Option("--config", help="config file (default ./nominal.yaml, else the shipped one)")
+    Path | None, typer.Option("--config", help="config file (default ./nominal.yaml, else the shipped one)")
 ]
-LandingOpt = Annotated[Optional[Path], typer.Option("--landing", help="landing folder (overrides the config)")]
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="store URL (overrides config and NOMINAL_DB_URL)")]
+LandingOpt = Annotated[Path | None, typer.Option("--landing", help="landing folder (overrides the config)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="store URL (overrides config and NOMINAL_DB_URL)")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="more detail in the log")]
 
 
@@ -82,7 +82,7 @@ def generate(
     out: Annotated[Path, typer.Option("--out", help="output folder: landing/ and truth/ are written here")],
     seed: Annotated[int, typer.Option("--seed", help="random seed: the same seed gives the same bytes")] = 1,
     nights: Annotated[int, typer.Option("--nights", min=1, help="consecutive nightly deliveries")] = 1,
-    start_date: Annotated[Optional[str], typer.Option("--start-date", help="first night, YYYY-MM-DD")] = None,
+    start_date: Annotated[str | None, typer.Option("--start-date", help="first night, YYYY-MM-DD")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write synthetic police, probation and prison deliveries (and their truth) for N people."""
@@ -243,21 +243,20 @@ def _print_gates(gates: dict) -> None:
 @app.command()
 def match(
     out: Annotated[Path, typer.Option("--out", help="output folder: clusters.csv, pairs.parquet, model.json, review.parquet")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the night to match, YYYY-MM-DD (default today)")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the night to match, YYYY-MM-DD (default today)")] = None,
     landing: LandingOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="link threshold (overrides the settings)")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="link threshold (overrides the settings)")] = None,
     full: Annotated[bool, typer.Option("--full", help="compare every record, not only new and changed ones")] = False,
     retrain: Annotated[bool, typer.Option("--retrain", help="estimate a new model instead of reusing the last one")] = False,
-    state: Annotated[Optional[Path], typer.Option("--state", help="folder of the previous night's matching state")] = None,
+    state: Annotated[Path | None, typer.Option("--state", help="folder of the previous night's matching state")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Read, validate and match the configured feeds into persons with stable ids."""
     setup_logging(verbose)
     night = _as_of(as_of) if as_of else dt.date.today()
     cfg = _load(config)
-    from flows import ingest as ingest_step
     from flows.match import match_records, save_state, write_outputs
     from flows.validate import validate_feeds
 
@@ -294,12 +293,13 @@ def match(
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV: feed, source_key and the true id of every record")],
     out: Annotated[Path, typer.Option("--out", help="the match output folder (clusters.csv; evaluation.json is written here)")],
-    thresholds: Annotated[Optional[str], typer.Option("--thresholds", help="also score these link thresholds, e.g. 0.5,0.9,0.99")] = None,
+    thresholds: Annotated[str | None, typer.Option("--thresholds", help="also score these link thresholds, e.g. 0.5,0.9,0.99")] = None,
 ) -> None:
     """Pairwise precision, recall and F1 and cluster metrics of a match against a truth file."""
     import pandas as pd
 
-    from matching.evaluate import evaluate as score, threshold_sweep
+    from matching.evaluate import evaluate as score
+    from matching.evaluate import threshold_sweep
 
     clusters_path = out / "clusters.csv"
     for path in (truth, clusters_path):
@@ -329,7 +329,7 @@ def evaluate(
 
 
 RunnerOpt = Annotated[str, typer.Option("--runner", help="task runner: threads, or dask (prefect-dask)")]
-DaskOpt = Annotated[Optional[str], typer.Option("--dask-address", help="a Dask scheduler address (default: a LocalCluster)")]
+DaskOpt = Annotated[str | None, typer.Option("--dask-address", help="a Dask scheduler address (default: a LocalCluster)")]
 
 
 def _run_nights(cfg, config_path: Path | None, nights: list[dt.date], *, landing: Path | None, db: str | None, full: bool, runner: str, address: str | None) -> list[dict]:
@@ -470,7 +470,7 @@ def unlock(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
 @app.command()
 def schedule(
-    cron: Annotated[Optional[str], typer.Option("--cron", help="cron expression (default: schedule.cron in the config)")] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help="cron expression (default: schedule.cron in the config)")] = None,
     name: Annotated[str, typer.Option("--name", help="deployment name")] = "nightly",
     config: ConfigOpt = None,
     landing: LandingOpt = None,

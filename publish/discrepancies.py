@@ -10,10 +10,9 @@ mappings carry through; a rule whose fields no feed has finds nothing.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
-
 
 from .findings import concat, empty, findings, record_ref
 from .rules import DiscrepancyRule

@@ -36,7 +36,7 @@ class StoreNow:
     dismissed: pd.DataFrame  # exception_fingerprint, value
 
     @classmethod
-    def read(cls, engine) -> "StoreNow":
+    def read(cls, engine) -> StoreNow:
         from store import queries
 
         return cls(queries.published_persons(engine), queries.published_links(engine), queries.exceptions_for_merge(engine), queries.dismiss_decisions(engine))
@@ -100,13 +100,13 @@ def prepare(
         metrics=metrics or [],
     )
     counts = {
-        "records": int(len(records)),
-        "persons": int(len(golden)),
+        "records": len(records),
+        "persons": len(golden),
         "persons_needing_attention": int((golden["status"] == "needs_attention").sum()),
         "persons_written": int(changed.sum()),
-        "persons_retired": int(len(retired)),
+        "persons_retired": len(retired),
         "links_written": int((~same).sum()),
-        "links_removed": int(len(gone)),
+        "links_removed": len(gone),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().items()} if len(events) else {},
         "exceptions": summary(rows, run_id),
         "exceptions_by_kind": {str(k): int(v) for k, v in rows[rows["last_seen_run_id"] == run_id]["kind"].value_counts().items()},

@@ -15,7 +15,17 @@ from itertools import count
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Float, Integer, Table, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Table,
+    text,
+)
 
 _names = count()
 

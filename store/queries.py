@@ -7,11 +7,15 @@ a session open.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
 from store.db import session_scope
 from store.models import Delivery, Run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOADED = ("loaded", "redelivered")  # delivery statuses whose rows went on to be mapped
 
@@ -52,7 +56,7 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
         return session.scalars(query).first()
 
 
-def current_links(engine: Engine) -> "pd.DataFrame":
+def current_links(engine: Engine) -> pd.DataFrame:
     """Every current source record's person: feed, source_key, person_id (matching keeps ids stable with it)."""
     import pandas as pd
 
@@ -73,7 +77,7 @@ def highest_person_number(engine: Engine) -> int:
     return max(numbers, default=0)
 
 
-def active_decisions(engine: Engine) -> "pd.DataFrame":
+def active_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' decisions still in force, oldest first (a later one about the same pair wins)."""
     import pandas as pd
 
@@ -87,7 +91,7 @@ def active_decisions(engine: Engine) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=columns)
 
 
-def published_persons(engine: Engine) -> "pd.DataFrame":
+def published_persons(engine: Engine) -> pd.DataFrame:
     """Every person in the store with status and content hash (publish writes only what changed)."""
     import pandas as pd
 
@@ -98,7 +102,7 @@ def published_persons(engine: Engine) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["person_id", "status", "content_hash"])
 
 
-def published_links(engine: Engine) -> "pd.DataFrame":
+def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
     import pandas as pd
 
@@ -117,7 +121,7 @@ EXCEPTION_MERGE_COLUMNS = (
 )
 
 
-def exceptions_for_merge(engine: Engine) -> "pd.DataFrame":
+def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
     """The exceptions a night can change: all of them but those resolved more than a year ago."""
     import pandas as pd
 
@@ -134,7 +138,7 @@ def exceptions_for_merge(engine: Engine) -> "pd.DataFrame":
     return frame
 
 
-def dismiss_decisions(engine: Engine) -> "pd.DataFrame":
+def dismiss_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' active decisions to dismiss an exception (value: the data hash they saw, or empty)."""
     import pandas as pd
 

@@ -218,10 +218,10 @@ def publish_night(engine: Engine, run_id: int, publication: Publication, counts:
     for column, allowed, what in (("kind", EXCEPTION_KINDS, "exception kind"), ("status", EXCEPTION_STATUSES, "exception status"), ("severity", SEVERITIES, "severity")):
         bad = set(p.exceptions[column].dropna().unique()) - set(allowed) if len(p.exceptions) else set()
         if bad:
-            raise ValueError(f"{what} {sorted(bad)[0]!r} is not one of {', '.join(allowed)}")
+            raise ValueError(f"{what} {min(bad)!r} is not one of {', '.join(allowed)}")
     bad_status = set(p.persons["status"].unique()) - set(PERSON_STATUSES) if len(p.persons) else set()
     if bad_status:
-        raise ValueError(f"person status {sorted(bad_status)[0]!r} is not one of {', '.join(PERSON_STATUSES)}")
+        raise ValueError(f"person status {min(bad_status)!r} is not one of {', '.join(PERSON_STATUSES)}")
     now = utcnow()
     log.info("publish: writing %d persons, %d links, %d exceptions", len(p.persons), len(p.links), len(p.exceptions))
     with engine.begin() as connection:

@@ -161,13 +161,3 @@ def test_generate_command_writes_deliveries_and_truth(tmp_path):
     for night in ("2026-11-23", "2026-11-24"):
         assert (tmp_path / "landing" / "police" / night / "manifest.json").is_file()
         assert (tmp_path / "truth" / night / "records.csv").is_file()
-
-
-def test_demo_generates_three_nights_and_ingests_the_first(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--people", "300", "--dir", "demo"])
-    assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "demo" / "landing" / "prison").iterdir()) == ["2026-11-23", "2026-11-24", "2026-11-25"]
-    summary = json.loads((tmp_path / "demo" / "out" / "2026-11-23" / "summary.json").read_text())
-    assert summary["status"] == "succeeded"
-    assert (tmp_path / "demo" / "nominal.db").is_file()  # the store sits beside the demo's config

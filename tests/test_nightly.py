@@ -61,7 +61,7 @@ def counts(url):
     engine = ensure_schema(url)
     with engine.connect() as c:
         persons = dict(c.execute(select(Person.person_id, Person.content_hash)).all())
-        links = dict(((f, k), p) for f, k, p in c.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id)))
+        links = {(f, k): p for f, k, p in c.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))}
         exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
         runs = [(r.as_of, r.status) for r in c.execute(select(Run.as_of, Run.status).order_by(Run.id))]
     return persons, links, exceptions, runs
@@ -98,7 +98,7 @@ def test_a_missing_feed_stops_the_night_before_publish_and_records_why(workspace
     shutil.rmtree(landing / "police" / NEXT.isoformat())
     with pytest.raises(GateFailed, match="police"):
         sync(config, NEXT, landing, store_url)
-    persons, links, exceptions, runs = counts(store_url)
+    persons, links, _, runs = counts(store_url)
     assert (persons, links) == before[:2]  # the last good publication, untouched
     assert runs[-1] == (NEXT, "gate_failed")
     engine = ensure_schema(store_url)
@@ -142,7 +142,7 @@ def _halve_delivery(folder: Path) -> None:
 
 
 def test_a_truncated_delivery_is_not_retried_and_an_unreachable_source_is(workspace, tmp_path, monkeypatch):
-    import flows.nightly as nightly
+    from flows import nightly
     from nominal.errors import SourceUnavailable
 
     config, landing = workspace
@@ -229,3 +229,19 @@ def test_cli_sync_and_status(workspace, tmp_path):
     shutil.rmtree(landing / "prison" / NEXT.isoformat())
     failed = runner.invoke(app, ["sync", "--as-of", NEXT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url])
     assert failed.exit_code == 1 and "gate failed" in failed.output.replace("\n", "")
+
+
+def test_demo_runs_three_nights_through_the_flow(tmp_path, monkeypatch, prefect_harness):
+    import json
+
+    from nominal.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--people", "300", "--dir", "demo"])
+    assert result.exit_code == 0, result.output
+    reports = tmp_path / "demo" / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    summary = json.loads((reports / "2026-11-25" / "summary.json").read_text())
+    assert summary["status"] == "succeeded" and summary["counts"]["publish"]["persons"] > 150
+    _, _, _, runs = counts(f"sqlite:///{tmp_path / 'demo' / 'nominal.db'}")  # the store sits beside the demo's config
+    assert [status for _, status in runs] == ["succeeded"] * 3

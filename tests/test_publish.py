@@ -73,7 +73,7 @@ def golden_of(frame: pd.DataFrame, persons: list[str]):
 
 
 def test_survivorship_takes_each_field_by_its_rule_and_keeps_lineage():
-    people, golden, _ = golden_of(three_agencies(), ["P1", "P1", "P1"])
+    _, golden, _ = golden_of(three_agencies(), ["P1", "P1", "P1"])
     person = golden.iloc[0]
     assert person["surname"] == "SMITH"  # two records of three agree
     assert person["date_of_birth"] == day("1980-01-02")

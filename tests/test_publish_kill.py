@@ -60,7 +60,7 @@ def surnames(url: str) -> dict[str, int]:
 @pytest.mark.slow
 def test_sigkill_during_publish_leaves_the_previous_night_and_a_rerun_succeeds(store_url):
     first = run_child(store_url, 1)
-    out, err = first.communicate(timeout=300)
+    _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err[-2000:]
     assert surnames(store_url) == {"V1": PEOPLE}
 
@@ -81,6 +81,6 @@ def test_sigkill_during_publish_leaves_the_previous_night_and_a_rerun_succeeds(s
     assert statuses == ["succeeded", "running"]  # killed before it could commit
 
     third = run_child(store_url, 2)
-    out, err = third.communicate(timeout=300)
+    _, err = third.communicate(timeout=300)
     assert third.returncode == 0, err[-2000:]
     assert surnames(store_url) == {"V2": PEOPLE}
