@@ -5,7 +5,8 @@ Vectorised: per field, the candidates (records with a value) are ordered by pers
 preferences with one lexsort, and the first per person survives. No loop over persons.
 
 Output frame (``GOLDEN_COLUMNS``): person_id, status, status_reason, the golden fields, and
-``lineage``: JSON text ``{"run_id": R, "fields": {field: [feed, source_key, extract_date]}}``.
+``lineage``: JSON text ``{"run_id": R, "records": [[feed, source_key, extract_date], …],
+"fields": {field: index into records}}``.
 """
 
 from __future__ import annotations
@@ -40,49 +41,68 @@ def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
 def candidate_values(records: pd.DataFrame, field: str, rule: FieldRule) -> pd.Series:
     """The value each record offers for a golden field (NA where it offers none)."""
     sources = rule.from_ or {None: field}
-    value = pd.Series(pd.NA, index=records.index, dtype="object")
+    value = None
     for feed, column in sources.items():
         if column not in records.columns:
             continue
-        take = records[column].notna() if feed is None else (records["feed"] == feed) & records[column].notna()
-        value[take] = records.loc[take, column].astype(object)
+        offered = records[column] if feed is None else records[column].where(records["feed"] == feed)
+        value = offered if value is None else value.where(value.notna(), offered)
+    if value is None:
+        return pd.Series(pd.NA, index=records.index, dtype="object")
     if rule.codes:
-        value = value.map(lambda v: rule.codes.get(v, v) if isinstance(v, str) else v)
+        translated = value.map(rule.codes)
+        value = translated.where(translated.notna(), value)
     if rule.ignore:
-        value[value.isin(rule.ignore)] = pd.NA
+        value = value.where(~value.isin(rule.ignore))
     return value
 
 
-def choose(records: pd.DataFrame, value: pd.Series, rule: FieldRule) -> np.ndarray:
+class _Ranks:
+    """Per-record integer keys that every field's choice sorts on, computed once for all fields."""
+
+    def __init__(self, records: pd.DataFrame):
+        self.person, _ = pd.factorize(records["person_id"], sort=False)
+        self.feed, self.feeds = pd.factorize(records["feed"], sort=False)
+        # row order must not matter: ties fall to the smallest (feed, source_key)
+        self.tiebreak = np.empty(len(records), dtype=np.int64)
+        self.tiebreak[np.lexsort((records["source_key"].to_numpy(dtype=object).astype(str), records["feed"].to_numpy(dtype=object).astype(str)))] = np.arange(len(records))
+        self.updated = _day_number(records["record_updated_at"])
+        self.extracted = _day_number(records["extract_date"])
+
+    def feed_rank(self, order: list[str]) -> np.ndarray:
+        rank = {feed: i for i, feed in enumerate(order)}
+        return np.array([rank.get(f, len(order)) for f in self.feeds], dtype=np.int64)[self.feed]
+
+
+def choose(ranks: _Ranks, value: pd.Series, rule: FieldRule) -> np.ndarray:
     """Row positions of the surviving record per person, for the persons with any candidate."""
     has = np.flatnonzero(value.notna().to_numpy())
     if not len(has):
         return has
-    person = records["person_id"].to_numpy()[has]
-    keys: list[np.ndarray] = []  # lexsort: the last key is the primary one
+    person = ranks.person[has]
+    keys: list[np.ndarray] = []  # most important first
     for preference in rule.prefer:
         if preference == "feeds":
-            order = {feed: i for i, feed in enumerate(rule.feeds)}
-            keys.append(records["feed"].map(order).fillna(len(order)).to_numpy()[has])
+            keys.append(ranks.feed_rank(rule.feeds)[has])
         elif preference == "most_common":
-            frame = pd.DataFrame({"p": person, "v": value.to_numpy()[has].astype(str)})
-            keys.append(-frame.groupby(["p", "v"], sort=False)["v"].transform("size").to_numpy())
+            codes, _ = pd.factorize(value.iloc[has], sort=False)
+            pair, _ = pd.factorize(person.astype(np.int64) * (int(codes.max()) + 1) + codes, sort=False)
+            keys.append(-np.bincount(pair)[pair])
         elif preference == "recent":
-            keys.append(-_day_number(records["record_updated_at"].to_numpy()[has]))
-            keys.append(-_day_number(records["extract_date"].to_numpy()[has]))
-    tiebreak = [records["source_key"].to_numpy()[has].astype(str), records["feed"].to_numpy()[has].astype(str)]
-    order = np.lexsort([*tiebreak, *reversed(keys), person])
+            keys += [-ranks.updated[has], -ranks.extracted[has]]
+    order = np.lexsort([ranks.tiebreak[has], *reversed(keys), person])
     ranked = person[order]
     first = np.ones(len(order), dtype=bool)
     first[1:] = ranked[1:] != ranked[:-1]
     return has[order[first]]
 
 
-def _day_number(values: np.ndarray) -> np.ndarray:
-    """Dates as comparable numbers, missing ones oldest."""
-    days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]").astype("int64").astype("float64")
-    days[pd.isna(values)] = -np.inf
-    return days
+def _day_number(values: pd.Series) -> np.ndarray:
+    """Dates as comparable whole numbers, missing ones oldest."""
+    days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+    out = days.astype("int64")
+    out[np.isnat(days)] = np.iinfo(np.int64).min // 2
+    return out
 
 
 def golden_records(records: pd.DataFrame, persons: pd.DataFrame, rules: PublishRules, run_id: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -92,42 +112,60 @@ def golden_records(records: pd.DataFrame, persons: pd.DataFrame, rules: PublishR
     """
     out = persons[["person_id", "status", "status_reason"]].drop_duplicates("person_id").reset_index(drop=True)
     position = pd.Index(out["person_id"])
+    ranks = _Ranks(records)
+    at_person = position.get_indexer(records["person_id"])
     chosen: dict[str, np.ndarray] = {}
-    for field, dtype in GOLDEN_FIELDS.items():
-        out[field] = pd.Series(pd.NA, index=out.index, dtype=dtype)
-    lineage_parts = []
+    columns: dict[str, object] = {}
     for field, rule in rules.survivorship.items():
         if field not in GOLDEN_FIELDS:
             continue
         value = candidate_values(records, field, rule)
-        rows = choose(records, value, rule)
-        at = position.get_indexer(records["person_id"].to_numpy()[rows])
+        rows = choose(ranks, value, rule)
+        at = at_person[rows]
         for published in (field, *[f for f in rule.with_ if f in GOLDEN_FIELDS]):
             column = value if published == field else records[published] if published in records else None
             if column is None:
                 continue
-            out.loc[at, published] = pd.array(column.to_numpy()[rows], dtype=GOLDEN_FIELDS[published]) if len(rows) else []
+            full = pd.Series(pd.NA, index=out.index, dtype=GOLDEN_FIELDS[published])
+            if len(rows):
+                full.iloc[at] = pd.array(column.to_numpy()[rows], dtype=GOLDEN_FIELDS[published])
+            columns[published] = full
             chosen[published] = np.full(len(out), -1, dtype=np.int64)
             chosen[published][at] = rows
-            lineage_parts.append((published, at, rows))
-    out["lineage"] = _lineage(records, len(out), lineage_parts, run_id)
-    return out[list(GOLDEN_COLUMNS)], chosen
+    for field, dtype in GOLDEN_FIELDS.items():
+        out[field] = columns.get(field, pd.Series(pd.NA, index=out.index, dtype=dtype))
+    out["lineage"] = _lineage(records, len(out), chosen, run_id)
+    out["content_hash"] = content_hash(out, records, chosen)
+    return out[[*GOLDEN_COLUMNS, "content_hash"]], chosen
 
 
-def _lineage(records: pd.DataFrame, n: int, parts: list[tuple[str, np.ndarray, np.ndarray]], run_id: int) -> np.ndarray:
-    """Per person: {"run_id": R, "fields": {field: [feed, source_key, extract_date]}} as JSON text,
-    built by string operations over whole columns (a million json.dumps calls would take seconds)."""
-    ref = (
-        '["' + _json_escape(records["feed"]) + '","' + _json_escape(records["source_key"])
-        + '","' + pd.to_datetime(records["extract_date"]).dt.strftime("%Y-%m-%d").fillna("") + '"]'
-    ).to_numpy(dtype=object)
-    entries = np.full(n, "", dtype=object)
-    for field, at, rows in parts:
-        piece = np.full(n, "", dtype=object)
-        piece[at] = f'"{field}":' + ref[rows]
-        sep = np.where((entries != "") & (piece != ""), ",", "")
-        entries = entries + sep + piece
-    return f'{{"run_id":{int(run_id)},"fields":{{' + entries + "}}"
+def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_id: int) -> np.ndarray:
+    """Per person, as JSON text: ``{"run_id": R, "records": [[feed, source_key, extract_date], …],
+    "fields": {field: index into records}}``. Each source record is listed once, however many
+    values it gives; built by Arrow over whole columns (a million json.dumps calls would take long)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = lambda value: pa.scalar(value, pa.large_string())  # noqa: E731
+    used = [(np.flatnonzero(rows >= 0), rows[rows >= 0]) for rows in chosen.values()]
+    width = np.int64(len(records) + 1)
+    keys = np.unique(np.concatenate([p.astype(np.int64) * width + r for p, r in used] or [np.empty(0, np.int64)]))
+    person, row = keys // width, keys % width
+    starts = np.searchsorted(person, np.arange(n + 1))  # each person's run of records in ``keys``
+    date = pd.to_datetime(records["extract_date"]).dt.strftime("%Y-%m-%d").fillna("")
+    ref = ('["' + _json_escape(records["feed"]) + '","' + _json_escape(records["source_key"]) + '","' + date + '"]').to_numpy(dtype=object)
+    listed = pa.ListArray.from_arrays(pa.array(starts.astype(np.int32)), pa.array(ref[row], type=pa.large_string()))
+    record_text = pc.binary_join(listed, text(","))
+    pieces = []
+    for field, (p, r) in zip(chosen, used):
+        index = np.full(n, -1, dtype=np.int64)
+        index[p] = np.searchsorted(keys, p.astype(np.int64) * width + r) - starts[p]
+        number = pa.array(index.astype(str), type=pa.large_string())
+        piece = pc.binary_join_element_wise(text(f'"{field}":'), number, text(""))
+        pieces.append(pc.if_else(pa.array(index >= 0), piece, text(None)))
+    fields = pc.fill_null(pc.binary_join_element_wise(*pieces, text(","), null_handling="skip"), text("")) if pieces else pa.array([""] * n, pa.large_string())
+    joined = pc.binary_join_element_wise(text(f'{{"run_id":{int(run_id)},"records":['), record_text, text('],"fields":{'), fields, text("}}"), text(""))
+    return joined.to_numpy(zero_copy_only=False)
 
 
 def _json_escape(values: pd.Series) -> pd.Series:
@@ -139,12 +177,20 @@ def _json_escape(values: pd.Series) -> pd.Series:
     return text
 
 
-def content_hash(golden: pd.DataFrame) -> pd.Series:
-    """A fingerprint of everything published for a person, to write only the persons that changed."""
+def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, np.ndarray]) -> np.ndarray:
+    """A fingerprint of everything published for a person and which record each value came from
+    (not the run or extract: otherwise every person would be rewritten every night), so that a
+    night writes only the persons that changed."""
     columns = [c for c in GOLDEN_COLUMNS if c not in ("person_id", "lineage")]
-    hashed = pd.util.hash_pandas_object(golden[columns].astype(str), index=False)
-    # which record each value comes from counts; the run and extract that first published it do not
-    # (otherwise every person would be rewritten every night)
-    sources = golden["lineage"].str.replace(r'^\{"run_id":\d+,|,"\d{4}-\d\d-\d\d"\]', "", regex=True)
-    lineage = pd.util.hash_pandas_object(sources, index=False)
-    return (hashed.to_numpy() ^ (lineage.to_numpy() * np.uint64(31))).astype("uint64").astype(str)
+    hashed = pd.util.hash_pandas_object(golden[columns], index=False).to_numpy()
+    source = pd.util.hash_pandas_object(records[["feed", "source_key"]], index=False).to_numpy()
+    for i, rows in enumerate(chosen.values()):
+        hashed = hashed * np.uint64(1_000_003) + np.where(rows >= 0, source[np.maximum(rows, 0)], np.uint64(i))
+    return np.char.mod("%016x", hashed).astype(object)
+
+
+def source_of(lineage: dict | str, field: str) -> list[str] | None:
+    """[feed, source_key, extract_date] of the record a published field came from (None if none)."""
+    data = json.loads(lineage) if isinstance(lineage, str) else lineage
+    index = data.get("fields", {}).get(field)
+    return None if index is None else data["records"][index]

@@ -19,11 +19,16 @@ from . import findings as F
 from .conflicts import conflicts
 from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
-from .golden import content_hash, golden_records, with_persons
+from .golden import golden_records, with_persons
 from .rules import PublishRules
 
 _LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
+# what the discrepancy rules read (publish.discrepancies): a slim frame filters faster
+DISCREPANCY_COLUMNS = (
+    "feed", "source_key", "_row", "person_id", "booking_status", "release_date", "custody_status", "mappa_category",
+    "mappa_level", "notification_due", "last_notified", "nominal_type", "address", "postcode",
+)
 
 
 @dataclass
@@ -50,10 +55,15 @@ class NightPublication:
     counts: dict
 
 
-def record_hashes(records: pd.DataFrame) -> pd.Series:
-    """A hash of each record's content, so that an exception about it can tell when it changed."""
+def record_hashes(records: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
+    """A hash of the content of the records named by ``keys`` (feed, source_key), indexed by them,
+    so that an exception about a record can tell when it changed. Only those records are hashed."""
+    index = pd.MultiIndex.from_frame(records[["feed", "source_key"]])
+    wanted = index.isin(pd.MultiIndex.from_frame(keys[["feed", "source_key"]].dropna()))
+    subset = records[wanted]
     columns = [c for c in records.columns if c not in _IGNORED_IN_HASH and c != "person_id"]
-    return pd.util.hash_pandas_object(records[columns].astype(str), index=False).astype(str)
+    hashed = pd.util.hash_pandas_object(subset[columns], index=False).to_numpy()
+    return pd.Series(np.char.mod("%016x", hashed).astype(object), index=index[wanted])
 
 
 def prepare(
@@ -66,14 +76,13 @@ def prepare(
     now = now or utcnow()
     people = with_persons(records, clusters)
     golden, chosen = golden_records(people, clusters, rules, run_id)
-    golden["content_hash"] = content_hash(golden)
 
     found = F.concat([
         validation_findings(validation, people),
         _review_findings(review, people),
         _attention_findings(clusters),
         conflicts(people, golden, chosen, rules.conflicts),
-        discrepancies(people, as_of, rules.discrepancies),
+        discrepancies(people[[c for c in DISCREPANCY_COLUMNS if c in people]], as_of, rules.discrepancies),
     ])
     rows = merge_exceptions(found, now_in_store.exceptions, run_id, now, scope_feeds, now_in_store.dismissed)
 
@@ -118,7 +127,9 @@ def validation_findings(validation: pd.DataFrame, people: pd.DataFrame) -> pd.Da
     """Validation's exceptions with the record's person and, as their data, the record's content."""
     if validation is None or validation.empty:
         return F.empty()
-    keyed = people[["feed", "source_key", "person_id"]].assign(data=record_hashes(people).to_numpy())
+    hashes = record_hashes(people, validation)
+    keyed = people[["feed", "source_key", "person_id"]].merge(
+        hashes.rename("data").rename_axis(["feed", "source_key"]).reset_index(), on=["feed", "source_key"], how="inner")
     out = validation.merge(keyed, on=["feed", "source_key"], how="left")
     out["data"] = out["data"].fillna(out["detail"])  # feed-level exceptions: their detail is their data
     out["other_feed"], out["other_source_key"] = None, None
@@ -129,7 +140,8 @@ def validation_findings(validation: pd.DataFrame, people: pd.DataFrame) -> pd.Da
 def _review_findings(review: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     if review is None or review.empty:
         return F.empty()
-    hashes = pd.Series(record_hashes(people).to_numpy(), index=pd.MultiIndex.from_frame(people[["feed", "source_key"]]))
+    both = pd.concat([review[["feed", "source_key"]], review[["other_feed", "other_source_key"]].set_axis(["feed", "source_key"], axis=1)])
+    hashes = record_hashes(people, both)
     a = hashes.reindex(pd.MultiIndex.from_frame(review[["feed", "source_key"]])).to_numpy(dtype=object)
     b = hashes.reindex(pd.MultiIndex.from_frame(review[["other_feed", "other_source_key"]])).to_numpy(dtype=object)
     rows = people.set_index(["feed", "source_key"])["_row"].reindex(pd.MultiIndex.from_frame(review[["feed", "source_key"]]))

@@ -9,8 +9,8 @@ EXISTS``). Row-by-row ORM writes would take minutes for a million persons. Used 
 
 from __future__ import annotations
 
-import csv
-import io
+import logging
+import time
 from itertools import count
 
 import numpy as np
@@ -28,27 +28,61 @@ from sqlalchemy import (
 )
 
 _names = count()
+log = logging.getLogger("nominal.store")
 
 
 def _stage(connection: Connection, table: Table, frame: pd.DataFrame) -> str:
     """A temporary table like ``table`` (dropped at commit) holding ``frame``'s columns; its name."""
     name = f"stage_{table.name}_{next(_names)}"
+    quoted = ", ".join(f'"{c}"' for c in frame.columns)
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f'CREATE TEMPORARY TABLE {name} AS SELECT {quoted} FROM "{table.name}" WITH NO DATA'))
+    else:
+        connection.execute(text(f'CREATE TEMPORARY TABLE {name} AS SELECT {quoted} FROM "{table.name}" WHERE 0'))
+    _load(connection, table, name, frame)
+    return name
+
+
+def _load(connection: Connection, table: Table, target: str, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to the table ``target`` (shaped like ``table``): COPY on PostgreSQL, executemany on SQLite."""
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f'CREATE TEMPORARY TABLE {name} AS SELECT {quoted} FROM "{table.name}" WITH NO DATA'))
-        buffer = io.StringIO()
-        _csv_ready(table, frame).to_csv(buffer, index=False, header=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
         raw = connection.connection.driver_connection
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-                copy.write(buffer.getvalue())
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(_csv_bytes(table, frame))
     else:
-        connection.execute(text(f'CREATE TEMPORARY TABLE {name} AS SELECT {quoted} FROM "{table.name}" WHERE 0'))
         rows = list(zip(*(_sqlite_values(table, frame, c) for c in columns)))
         placeholders = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(f"INSERT INTO {name} ({quoted}) VALUES ({placeholders})", rows) if rows else None
-    return name
+        if rows:
+            connection.exec_driver_sql(f"INSERT INTO {target} ({quoted}) VALUES ({placeholders})", rows)
+
+
+def _load_into_empty(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Load an empty table with its secondary indexes (and, on PostgreSQL, foreign keys) dropped and
+    added back afterwards: one sort per index and one check per key instead of a million of each
+    (PostgreSQL's "Populating a Database"). DDL is transactional on both backends, so a failure or a
+    killed process restores them with everything else."""
+    from sqlalchemy.schema import AddConstraint, DropConstraint
+
+    indexes = [index for index in table.indexes if index.name]
+    # PostgreSQL checks a foreign key row by row on COPY, but all at once when it is added back
+    foreign = list(table.foreign_key_constraints) if connection.dialect.name == "postgresql" else []
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for constraint in foreign:
+        connection.execute(DropConstraint(constraint))
+    for index in indexes:
+        index.drop(connection)
+    _load(connection, table, f'"{table.name}"', frame)
+    for index in indexes:
+        index.create(connection)
+    for constraint in foreign:
+        connection.execute(AddConstraint(constraint))
+
+
+def _is_empty(connection: Connection, table: Table) -> bool:
+    return connection.execute(text(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is None
 
 
 def upsert(connection: Connection, table: Table, frame: pd.DataFrame, keys: tuple[str, ...], keep: tuple[str, ...] = ()) -> int:
@@ -56,6 +90,11 @@ def upsert(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
     replaced row are left as they were (e.g. when a person was first seen)."""
     if frame.empty:
         return 0
+    started = time.perf_counter()
+    if _is_empty(connection, table):  # a first night: nothing to replace, straight in
+        _load_into_empty(connection, table, frame)
+        log.info("%s: %d rows loaded in %.1f s", table.name, len(frame), time.perf_counter() - started)
+        return len(frame)
     stage = _stage(connection, table, frame)
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
@@ -64,6 +103,7 @@ def upsert(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     connection.execute(text(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true ON CONFLICT ({conflict}) {action}'))
     connection.execute(text(f"DROP TABLE {stage}"))
+    log.info("%s: %d rows merged in %.1f s", table.name, len(frame), time.perf_counter() - started)
     return len(frame)
 
 
@@ -96,20 +136,33 @@ def _kind(table: Table, column: str) -> str:
     return "text"
 
 
-def _csv_ready(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
+def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
+    """``frame`` as CSV for COPY, written by Arrow: every value quoted and NULL left empty, so an
+    empty string and a missing value stay apart (PostgreSQL's CSV rule)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    arrays = {}
     for column in frame.columns:
         kind, values = _kind(table, column), frame[column]
         if kind == "date":
-            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+            days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+            arrays[column] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
         elif kind == "datetime":
-            values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+            stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+            arrays[column] = pc.binary_join_element_wise(pc.strftime(pa.array(stamps, mask=np.isnat(stamps)), format="%Y-%m-%d %H:%M:%S"), "+00:00", "")
         elif kind == "int":
-            values = pd.array(values, dtype="Int64")
+            arrays[column] = pa.array(pd.array(values, dtype="Int64"))
+        elif kind == "float":
+            arrays[column] = pa.array(pd.array(values, dtype="Float64"))
         elif kind == "bool":
-            values = values.map({True: "t", False: "f"})
-        out[column] = values
-    return pd.DataFrame(out)
+            arrays[column] = pa.array(pd.array(values, dtype="boolean"))
+        else:
+            arrays[column] = pa.array(values.astype("string"), type=pa.large_string())
+    buffer = pa.BufferOutputStream()
+    pacsv.write_csv(pa.table(arrays), buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return memoryview(buffer.getvalue())
 
 
 def _sqlite_values(table: Table, frame: pd.DataFrame, column: str) -> np.ndarray:

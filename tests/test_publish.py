@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from nominal import canonical
 from publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
 from publish.findings import FINDING_COLUMNS
-from publish.golden import golden_records, with_persons
+from publish.golden import golden_records, source_of, with_persons
 from publish.publication import StoreNow, prepare
 from publish.reports import neutralise, report_frame, stage_reports, staging_folder
 from publish.rules import load_rules
@@ -84,11 +84,12 @@ def test_survivorship_takes_each_field_by_its_rule_and_keeps_lineage():
     assert person["registration_type"] == "RSO" and person["notification_due"] == day("2027-01-01")  # police
     lineage = json.loads(person["lineage"])
     assert lineage["run_id"] == 7
-    assert lineage["fields"]["address"] == ["probation", "X1", "2026-11-23"]
-    assert lineage["fields"]["postcode"] == ["probation", "X1", "2026-11-23"]
-    assert lineage["fields"]["pnc_id"][:2] == ["police", "N1"]
-    assert lineage["fields"]["custody_status"][:2] == ["prison", "B1"]
-    assert "cro_number" not in lineage["fields"]  # no record has one: nothing published, no lineage
+    assert source_of(lineage, "address") == ["probation", "X1", "2026-11-23"]
+    assert source_of(lineage, "postcode") == ["probation", "X1", "2026-11-23"]
+    assert source_of(lineage, "pnc_id")[:2] == ["police", "N1"]
+    assert source_of(lineage, "custody_status")[:2] == ["prison", "B1"]
+    assert source_of(lineage, "cro_number") is None  # no record has one: nothing published, no lineage
+    assert len(lineage["records"]) == 3  # each source record listed once
 
 
 def test_a_valid_identifier_beats_an_invalid_one_and_ties_do_not_depend_on_row_order():
@@ -268,7 +269,7 @@ def test_publish_writes_persons_links_and_exceptions_and_a_rerun_writes_nothing_
     with store_engine.connect() as c:
         person = c.execute(select(Person)).one()
         assert person.surname == "SMITH" and person.custody_status == "IN_CUSTODY" and person.first_seen_run_id == run_id
-        assert person.date_of_birth == dt.date(1980, 1, 2) and person.lineage["fields"]["address"][0] == "probation"
+        assert person.date_of_birth == dt.date(1980, 1, 2) and source_of(person.lineage, "address")[0] == "probation"
         assert c.scalar(select(func.count()).select_from(PersonLink)) == 3
         exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
         assert exceptions == len(night.exceptions_tonight) > 0
@@ -301,7 +302,7 @@ def test_names_with_quotes_sql_html_and_formulas_are_stored_as_plain_data(store_
     with store_engine.connect() as c:
         person = c.execute(select(Person)).one()
         assert person.surname == hostile and person.forenames == "=SUM(A1)"
-        assert person.lineage["fields"]["surname"][1] == "K'1\"\\"
+        assert source_of(person.lineage, "surname")[1] == "K'1\"\\"
 
 
 def test_a_failure_during_publish_rolls_everything_back(store_engine, monkeypatch):
