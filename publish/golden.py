@@ -149,7 +149,8 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
     text = lambda value: pa.scalar(value, pa.large_string())  # noqa: E731
     used = [(np.flatnonzero(rows >= 0), rows[rows >= 0]) for rows in chosen.values()]
     width = np.int64(len(records) + 1)
-    keys = np.unique(np.concatenate([p.astype(np.int64) * width + r for p, r in used] or [np.empty(0, np.int64)]))
+    keys = np.sort(np.concatenate([p.astype(np.int64) * width + r for p, r in used] or [np.empty(0, np.int64)]))
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys  # np.unique's hash path is slow here
     person, row = keys // width, keys % width
     starts = np.searchsorted(person, np.arange(n + 1))  # each person's run of records in ``keys``
     date = pd.to_datetime(records["extract_date"]).dt.strftime("%Y-%m-%d").fillna("")
@@ -160,7 +161,7 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
     for field, (p, r) in zip(chosen, used):
         index = np.full(n, -1, dtype=np.int64)
         index[p] = np.searchsorted(keys, p.astype(np.int64) * width + r) - starts[p]
-        number = pa.array(index.astype(str), type=pa.large_string())
+        number = pc.cast(pa.array(index), pa.large_string())
         piece = pc.binary_join_element_wise(text(f'"{field}":'), number, text(""))
         pieces.append(pc.if_else(pa.array(index >= 0), piece, text(None)))
     fields = pc.fill_null(pc.binary_join_element_wise(*pieces, text(","), null_handling="skip"), text("")) if pieces else pa.array([""] * n, pa.large_string())
