@@ -84,3 +84,39 @@ def test_sigkill_during_publish_leaves_the_previous_night_and_a_rerun_succeeds(s
     _, err = third.communicate(timeout=300)
     assert third.returncode == 0, err[-2000:]
     assert surnames(store_url) == {"V2": PEOPLE}
+
+
+@pytest.mark.slow
+def test_a_database_connection_dropped_during_publish_rolls_back_and_a_rerun_succeeds(pg_url):
+    """The server ends the publishing session (as a failover or an admin would): the night is rolled back."""
+    from sqlalchemy import create_engine, text
+
+    dispose_engines(pg_url)
+    with ensure_schema(pg_url).connect() as c:  # start from an empty store
+        c.exec_driver_sql("DROP SCHEMA public CASCADE")
+        c.exec_driver_sql("CREATE SCHEMA public")
+        c.commit()
+    dispose_engines(pg_url)
+    first = run_child(pg_url, 1)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-2000:]
+
+    second = run_child(pg_url, 2)
+    for line in second.stderr:
+        if line.startswith("publish: writing"):
+            break
+    time.sleep(0.3)
+    assert second.poll() is None, "the publish finished before its connection could be dropped"
+    admin = create_engine(pg_url)
+    with admin.connect() as c:
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    admin.dispose()
+    _, err = second.communicate(timeout=120)
+    assert second.returncode != 0 and ("terminat" in err or "closed" in err or "OperationalError" in err), err[-2000:]
+    dispose_engines(pg_url)
+    assert surnames(pg_url) == {"V1": PEOPLE}
+
+    third = run_child(pg_url, 2)
+    _, err = third.communicate(timeout=300)
+    assert third.returncode == 0, err[-2000:]
+    assert surnames(pg_url) == {"V2": PEOPLE}
