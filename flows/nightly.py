@@ -165,13 +165,15 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
         message = "gate failed, nothing published — " + " | ".join(failed)
         people = records.assign(person_id=pd.NA)
         rows = merge_exceptions(validation_findings(validation, people), queries.exceptions_for_merge(engine), run_id, writes.utcnow(), set())
-        stage_reports(staging, as_of, run_id, "gate_failed", rows, counts, gates)
-        writes.record_exceptions(engine, run_id, rows, metrics, "gate_failed", counts, message)
+        pending = stage_reports(staging, as_of, run_id, "gate_failed", rows, counts, gates)
+        writes.record_exceptions(engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish)
         commit_reports(staging, final)
         _artifacts(as_of, run_id, "gate_failed", counts, gates)
         raise GateFailed(message)
 
-    result = match_task(config, [i.canonical for i in loaded], url, full)
+    for ingest in loaded:  # the night's records are in ``records`` now: one copy in memory, not two
+        ingest.canonical = None
+    result = match_task(config, [records], url, full)
     lap("match")
     counts["match"] = {**{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
                        "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean())}
@@ -179,11 +181,11 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
                     run_id=run_id, as_of=as_of, scope_feeds={i.feed for i in loaded}, metrics=metrics)
     counts["publish"] = night.counts
     lap("prepare_publication")
-    stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
+    pending = stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
     lap("reports")
     counts["seconds"] = seconds
-    writes.publish_night(engine, run_id, night.publication, counts)
-    lap("publish")
+    writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+    lap("publish")  # includes waiting for the workbooks, written meanwhile
     commit_reports(staging, final)
     save_state(result, config.match_state_dir)  # after the commit: a failed night leaves the last state
     lap("save_state")

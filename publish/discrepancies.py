@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from .findings import concat, empty, findings, record_ref
+from .keys import isin
 from .rules import DiscrepancyRule
 
 Rule = Callable[[pd.DataFrame, dt.date, DiscrepancyRule], pd.DataFrame]
@@ -103,7 +104,7 @@ def rso_without_address(records: pd.DataFrame, as_of: dt.date, rule: Discrepancy
     """A registered sex offender none of whose police records holds a current address."""
     police = _feed(records, "police", "nominal_type")
     known = police[police["address"].notna() | police["postcode"].notna()]["person_id"]
-    rso = police[(police["nominal_type"] == "RSO") & ~police["person_id"].isin(known)]
+    rso = police[(police["nominal_type"] == "RSO") & ~isin(police["person_id"], known)]
     if rso.empty:
         return empty()
     return findings("discrepancy", "rso_without_address", rule.severity, rso.reset_index(drop=True), "address",
@@ -116,7 +117,7 @@ def licence_without_police_nominal(records: pd.DataFrame, as_of: dt.date, rule: 
     with_police = records[records["feed"] == "police"]["person_id"]
     missing = probation[
         (probation["custody_status"] == "RELEASED_ON_LICENCE") & probation["mappa_category"].isin(rule.mappa_categories)
-        & ~probation["person_id"].isin(with_police)
+        & ~isin(probation["person_id"], with_police)
     ]
     if missing.empty:
         return empty()

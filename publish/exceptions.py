@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .findings import FINDING_COLUMNS
+from .keys import isin
 
 STORE_COLUMNS = (
     "fingerprint", "kind", "severity", "priority", "rule", "feed", "source_key", "row", "person_id", "field",
@@ -66,7 +67,7 @@ def merge_exceptions(
     """
     found = with_fingerprints(tonight)
     old = existing.set_index("fingerprint")
-    known = found["fingerprint"].isin(old.index).to_numpy()
+    known = isin(found["fingerprint"], old.index)
     before = old.reindex(found["fingerprint"])
     status = np.where(known, before["status"].fillna("open").to_numpy(dtype=object), "open")
     resolution = np.where(known, before["resolution"].to_numpy(dtype=object), None)
@@ -87,7 +88,7 @@ def merge_exceptions(
     rows["first_seen_at"] = np.where(known, before["first_seen_at"].to_numpy(dtype=object), now)
     rows["last_seen_run_id"], rows["last_seen_at"], rows["resolved_at"] = run_id, now, None
 
-    gone = old[~old.index.isin(found["fingerprint"]) & old["status"].isin(["open", "in_progress"]).to_numpy()]
+    gone = old[~isin(old.index, found["fingerprint"]) & old["status"].isin(["open", "in_progress"]).to_numpy()]
     in_scope = ~gone["kind"].isin(RECORD_KINDS) | gone["feed"].isin(scope_feeds)
     gone = gone[in_scope.to_numpy()].reset_index()
     if len(gone):

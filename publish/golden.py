@@ -31,6 +31,11 @@ GOLDEN_COLUMNS = ("person_id", "status", "status_reason", *GOLDEN_FIELDS, "linea
 
 def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     """Tonight's records with their person id (every record has one: matching places them all)."""
+    from .keys import record_keys
+
+    repeated = record_keys(records).duplicated(keep="last")
+    if repeated.any():  # a key repeated within a delivery: the last row counts, as in matching (validation reported it)
+        records = records[~repeated]
     keyed = clusters[["feed", "source_key", "person_id"]]
     out = records.merge(keyed, on=["feed", "source_key"], how="inner", validate="one_to_one")
     if len(out) != len(records):
@@ -146,7 +151,7 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = lambda value: pa.scalar(value, pa.large_string())  # noqa: E731
+    text = lambda value: pa.scalar(value, pa.large_string())
     used = [(np.flatnonzero(rows >= 0), rows[rows >= 0]) for rows in chosen.values()]
     width = np.int64(len(records) + 1)
     keys = np.sort(np.concatenate([p.astype(np.int64) * width + r for p, r in used] or [np.empty(0, np.int64)]))

@@ -20,6 +20,7 @@ from .conflicts import conflicts
 from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
 from .golden import golden_records, with_persons
+from .keys import isin, record_keys
 from .rules import PublishRules
 
 _LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
@@ -58,8 +59,8 @@ class NightPublication:
 def record_hashes(records: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
     """A hash of the content of the records named by ``keys`` (feed, source_key), indexed by them,
     so that an exception about a record can tell when it changed. Only those records are hashed."""
-    index = pd.MultiIndex.from_frame(records[["feed", "source_key"]])
-    wanted = index.isin(pd.MultiIndex.from_frame(keys[["feed", "source_key"]].dropna()))
+    index = record_keys(records)
+    wanted = index.isin(record_keys(keys.dropna(subset=["feed", "source_key"])))
     subset = records[wanted]
     columns = [c for c in records.columns if c not in _IGNORED_IN_HASH and c != "person_id"]
     hashed = pd.util.hash_pandas_object(subset[columns], index=False).to_numpy()
@@ -89,15 +90,15 @@ def prepare(
     before = now_in_store.persons.set_index("person_id")["content_hash"]
     changed = golden["content_hash"].to_numpy() != before.reindex(golden["person_id"]).to_numpy(dtype=object)
     current = set(golden["person_id"])
-    retired = now_in_store.persons[(now_in_store.persons["status"] != "retired") & ~now_in_store.persons["person_id"].isin(current)]
+    retired = now_in_store.persons[(now_in_store.persons["status"] != "retired") & ~isin(now_in_store.persons["person_id"], list(current))]
 
     links = clusters[_LINK_COLUMNS].reset_index(drop=True)
-    old = now_in_store.links.set_index(["feed", "source_key"]).reindex(pd.MultiIndex.from_frame(links[["feed", "source_key"]]))
+    tonight_keys, stored_keys = record_keys(links), record_keys(now_in_store.links)
+    old = now_in_store.links.set_axis(stored_keys).reindex(tonight_keys)
     same = (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object)) & (
         old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object)
     ) & np.isclose(old["match_probability"].astype("float64").fillna(-1).to_numpy(), links["match_probability"].astype("float64").fillna(-1).to_numpy())
-    tonight_keys = pd.MultiIndex.from_frame(links[["feed", "source_key"]])
-    gone = now_in_store.links[~pd.MultiIndex.from_frame(now_in_store.links[["feed", "source_key"]]).isin(tonight_keys)]
+    gone = now_in_store.links[~stored_keys.isin(tonight_keys)]
 
     publication = Publication(
         persons=golden[changed].reset_index(drop=True),
@@ -128,9 +129,11 @@ def validation_findings(validation: pd.DataFrame, people: pd.DataFrame) -> pd.Da
     if validation is None or validation.empty:
         return F.empty()
     hashes = record_hashes(people, validation)
-    keyed = people[["feed", "source_key", "person_id"]].merge(
-        hashes.rename("data").rename_axis(["feed", "source_key"]).reset_index(), on=["feed", "source_key"], how="inner")
-    out = validation.merge(keyed, on=["feed", "source_key"], how="left")
+    where = record_keys(people).get_indexer(record_keys(validation))
+    found = where >= 0
+    out = validation.assign(person_id=None, data=None)
+    out.loc[found, "person_id"] = people["person_id"].to_numpy(dtype=object)[where[found]]
+    out.loc[found, "data"] = hashes.reindex(record_keys(validation)[found]).to_numpy(dtype=object)
     out["data"] = out["data"].fillna(out["detail"])  # feed-level exceptions: their detail is their data
     out["other_feed"], out["other_source_key"] = None, None
     out["row"] = out["row"].astype("Int64")
@@ -142,9 +145,9 @@ def _review_findings(review: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame
         return F.empty()
     both = pd.concat([review[["feed", "source_key"]], review[["other_feed", "other_source_key"]].set_axis(["feed", "source_key"], axis=1)])
     hashes = record_hashes(people, both)
-    a = hashes.reindex(pd.MultiIndex.from_frame(review[["feed", "source_key"]])).to_numpy(dtype=object)
-    b = hashes.reindex(pd.MultiIndex.from_frame(review[["other_feed", "other_source_key"]])).to_numpy(dtype=object)
-    rows = people.set_index(["feed", "source_key"])["_row"].reindex(pd.MultiIndex.from_frame(review[["feed", "source_key"]]))
+    a = hashes.reindex(record_keys(review)).to_numpy(dtype=object)
+    b = hashes.reindex(record_keys(review, "other_feed", "other_source_key")).to_numpy(dtype=object)
+    rows = people["_row"].set_axis(record_keys(people)).reindex(record_keys(review))
     out = review.assign(field=None, row=pd.array(rows.to_numpy(), dtype="Int64"), data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy())
     return out[list(F.FINDING_COLUMNS)]
 

@@ -58,23 +58,53 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_exception_files(report: pd.DataFrame, folder: Path) -> list[Path]:
-    """``exceptions_<feed>_<kind>.csv`` and ``.xlsx`` for every feed and kind with open exceptions."""
-    from openpyxl import Workbook
-
-    written = []
+def write_exception_files(report: pd.DataFrame, folder: Path) -> tuple[list[Path], list[tuple[Path, pd.DataFrame]]]:
+    """``exceptions_<feed>_<kind>.csv`` for every feed and kind with open exceptions, written now;
+    returns the files and the ``.xlsx`` workbooks still to write (``write_workbook``)."""
+    written, workbooks = [], []
     safe = _plain_text(report)
     for (feed, kind), part in safe.groupby([safe["feed"].replace("", "all_feeds"), "kind"], sort=True):
         stem = f"exceptions_{feed}_{kind}"
         part.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8")
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(title=f"{feed} {kind}"[:31])
-        sheet.append(list(part.columns))
-        for values in part.itertuples(index=False):
-            sheet.append(list(values))
-        book.save(folder / f"{stem}.xlsx")
+        workbooks.append((folder / f"{stem}.xlsx", part))
         written += [folder / f"{stem}.csv", folder / f"{stem}.xlsx"]
-    return written
+    return written, workbooks
+
+
+def write_workbook(path: Path, part: pd.DataFrame) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=path.stem.removeprefix("exceptions_").replace("_", " ")[:31])
+    sheet.append(list(part.columns))
+    for values in part.itertuples(index=False):
+        sheet.append(list(values))
+    book.save(path)
+
+
+class PendingReports:
+    """Workbooks being written in a thread while the night is published (openpyxl takes tens of
+    seconds for 200,000 rows; the database mostly waits on its server meanwhile). ``finish`` is
+    called before the night commits: a report that cannot be written stops the night."""
+
+    def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]]):
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(workbooks,), name="nominal-reports", daemon=True)
+        self._thread.start()
+
+    def _write(self, workbooks: list[tuple[Path, pd.DataFrame]]) -> None:
+        try:
+            for path, part in workbooks:
+                write_workbook(path, part)
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller by finish)
+            self._error = exc
+
+    def finish(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict, report: pd.DataFrame, files: list[Path]) -> Path:
@@ -124,12 +154,13 @@ def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
     return staging
 
 
-def stage_reports(staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict) -> Path:
-    """Write the night's reports into its staging folder."""
+def stage_reports(staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict) -> PendingReports:
+    """Write the night's reports into its staging folder: the CSV files and the summary now, the
+    workbooks in a thread (call ``finish`` on the result before the night commits)."""
     report = report_frame(rows, run_id, as_of)
-    files = write_exception_files(report, staging)
+    files, workbooks = write_exception_files(report, staging)
     write_summary(staging, as_of, run_id, status, counts, gates, report, files)
-    return staging
+    return PendingReports(workbooks)
 
 
 def commit_reports(staging: Path, final: Path) -> Path:

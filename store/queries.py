@@ -58,13 +58,16 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
 
 def current_links(engine: Engine) -> pd.DataFrame:
     """Every current source record's person: feed, source_key, person_id (matching keeps ids stable with it)."""
-    import pandas as pd
-
     from store.models import PersonLink
 
-    with session_scope(engine) as session:
-        rows = session.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id)).all()
-    return pd.DataFrame(rows, columns=["feed", "source_key", "person_id"])
+    return _frame(engine, select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))
+
+
+def _frame(engine: Engine, query, types: dict[str, str] | None = None) -> pd.DataFrame:
+    from store import bulk
+
+    with engine.connect() as connection:
+        return bulk.read(connection, query, types)
 
 
 def highest_person_number(engine: Engine) -> int:
@@ -93,25 +96,17 @@ def active_decisions(engine: Engine) -> pd.DataFrame:
 
 def published_persons(engine: Engine) -> pd.DataFrame:
     """Every person in the store with status and content hash (publish writes only what changed)."""
-    import pandas as pd
-
     from store.models import Person
 
-    with session_scope(engine) as session:
-        rows = session.execute(select(Person.person_id, Person.status, Person.content_hash)).all()
-    return pd.DataFrame(rows, columns=["person_id", "status", "content_hash"])
+    return _frame(engine, select(Person.person_id, Person.status, Person.content_hash))
 
 
 def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
-    import pandas as pd
-
     from store.models import PersonLink
 
     columns = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
-    with session_scope(engine) as session:
-        rows = session.execute(select(*(getattr(PersonLink, c) for c in columns))).all()
-    return pd.DataFrame(rows, columns=columns)
+    return _frame(engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float"})
 
 
 EXCEPTION_MERGE_COLUMNS = (
@@ -123,19 +118,14 @@ EXCEPTION_MERGE_COLUMNS = (
 
 def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
     """The exceptions a night can change: all of them but those resolved more than a year ago."""
-    import pandas as pd
-
     from store.models import ExceptionRecord, utcnow
 
     since = utcnow().replace(year=utcnow().year - 1)
     query = select(*(getattr(ExceptionRecord, c) for c in EXCEPTION_MERGE_COLUMNS)).where(
         (ExceptionRecord.status != "resolved") | (ExceptionRecord.resolved_at >= since)
     )
-    with session_scope(engine) as session:
-        rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(EXCEPTION_MERGE_COLUMNS))
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
+    types = {"row": "int", "first_seen_run_id": "int", "last_seen_run_id": "int", "first_seen_at": "datetime", "last_seen_at": "datetime", "resolved_at": "datetime"}
+    return _frame(engine, query, types)
 
 
 def dismiss_decisions(engine: Engine) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -208,7 +209,10 @@ class Publication:
     metrics: list[dict[str, Any]]
 
 
-def publish_night(engine: Engine, run_id: int, publication: Publication, counts: dict[str, Any], message: str | None = None) -> None:
+def publish_night(
+    engine: Engine, run_id: int, publication: Publication, counts: dict[str, Any], message: str | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> None:
     """Make a night visible all at once: persons, links, events, exceptions, metrics and the run's
     end in one transaction. Readers see the previous night until it commits; a failure or a killed
     process leaves the previous publication as it was."""
@@ -243,10 +247,15 @@ def publish_night(engine: Engine, run_id: int, publication: Publication, counts:
         connection.execute(
             update(Run).where(Run.id == run_id).values(status="succeeded", counts=dict(counts), message=message, finished_at=now)
         )
+        if before_commit is not None:  # e.g. the night's reports finishing: if they fail, nothing is published
+            before_commit()
     log.info("publish: committed run %d", run_id)
 
 
-def record_exceptions(engine: Engine, run_id: int, exceptions: pd.DataFrame, metrics: list[dict[str, Any]], status: str, counts: dict[str, Any], message: str | None) -> None:
+def record_exceptions(
+    engine: Engine, run_id: int, exceptions: pd.DataFrame, metrics: list[dict[str, Any]], status: str, counts: dict[str, Any],
+    message: str | None, before_commit: Callable[[], None] | None = None,
+) -> None:
     """A night stopped before publish (a gate failed): its exceptions and metrics are still recorded,
     with the run's end, in one transaction; persons and links are left as published."""
     from store import bulk
@@ -257,6 +266,8 @@ def record_exceptions(engine: Engine, run_id: int, exceptions: pd.DataFrame, met
         if metrics:
             connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics])
         connection.execute(update(Run).where(Run.id == run_id).values(status=status, counts=dict(counts), message=message, finished_at=utcnow()))
+        if before_commit is not None:
+            before_commit()
 
 
 def fail_abandoned_runs(engine: Engine, kind: str = "sync") -> int:

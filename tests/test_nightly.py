@@ -245,3 +245,24 @@ def test_demo_runs_three_nights_through_the_flow(tmp_path, monkeypatch, prefect_
     assert summary["status"] == "succeeded" and summary["counts"]["publish"]["persons"] > 150
     _, _, _, runs = counts(f"sqlite:///{tmp_path / 'demo' / 'nominal.db'}")  # the store sits beside the demo's config
     assert [status for _, status in runs] == ["succeeded"] * 3
+
+
+def test_a_disk_that_fills_while_reports_are_written_publishes_nothing(workspace, tmp_path, monkeypatch):
+    import errno
+
+    import publish.reports as reports
+
+    config, landing = workspace
+    url = f"sqlite:///{tmp_path / 'full.db'}"
+
+    def disk_full(path, part):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(reports, "write_workbook", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        sync(config, NIGHT, landing, url)
+    persons, links, exceptions, runs = counts(url)
+    assert persons == {} and links == {} and exceptions == 0 and runs == [(NIGHT, "failed")]
+    assert not (config.reports_dir / NIGHT.isoformat()).exists()
+    monkeypatch.undo()
+    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"

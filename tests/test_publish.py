@@ -238,7 +238,7 @@ def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
     hostile = finding("X1234567", "x", rule="surname_letters") | {"detail": "=cmd|' /C calc'!A0"}
     rows = merge_exceptions(night_of(hostile), empty_store().exceptions, 1, t, {"police"})
     staging = staging_folder(tmp_path, AS_OF, 1)
-    stage_reports(staging, AS_OF, 1, "succeeded", rows, {"publish": {"exceptions": {"new": 1}}}, {})
+    stage_reports(staging, AS_OF, 1, "succeeded", rows, {"publish": {"exceptions": {"new": 1}}}, {}).finish()
     csv_text = (staging / "exceptions_police_validation.csv").read_text()
     assert "X1234567" not in csv_text
     assert "'=cmd" in csv_text
@@ -352,3 +352,39 @@ def test_a_person_with_one_record_has_no_conflict_whatever_the_date_unit():
     frame = records({"feed": "police", "source_key": "N1", "surname": "A", "date_of_birth": day("1980-01-01")})
     frame["date_of_birth"] = frame["date_of_birth"].astype("datetime64[s]")
     assert prepared(frame, ["P1"]).exceptions_tonight.empty
+
+
+def test_a_key_repeated_within_a_delivery_publishes_its_last_row_once():
+    frame = records(
+        {"feed": "police", "source_key": "N1", "surname": "FIRST", "date_of_birth": day("1980-01-02")},
+        {"feed": "police", "source_key": "N1", "surname": "LAST", "date_of_birth": day("1980-01-02")},
+    )
+    clusters = clusters_for(frame.iloc[1:], ["P1"])
+    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, empty_store(), RULES,
+                    run_id=1, as_of=AS_OF, scope_feeds={"police"})
+    assert list(night.golden["surname"]) == ["LAST"] and len(night.publication.links) == 1
+
+
+def test_a_failed_first_night_leaves_tables_empty_with_their_indexes_and_keys(store_engine, monkeypatch):
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from store import bulk
+
+    real_upsert = bulk.upsert
+
+    def fail_on_exceptions(connection, table, data, keys, keep=()):
+        if table.name == "exceptions":
+            raise OperationalError("COPY", {}, Exception("connection lost"))
+        return real_upsert(connection, table, data, keys, keep)
+
+    monkeypatch.setattr(bulk, "upsert", fail_on_exceptions)
+    with pytest.raises(OperationalError):
+        publish(store_engine, three_agencies(), ["P000000001"] * 3)
+    inspector = inspect(store_engine)
+    assert "ix_persons_pnc_id" in {i["name"] for i in inspector.get_indexes("persons")}
+    assert inspector.get_foreign_keys("person_links")
+    with store_engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(Person)) == 0
+    monkeypatch.undo()
+    publish(store_engine, three_agencies(), ["P000000001"] * 3)
