@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,12 @@ def _feed_task(config: Config):
     return ingest_and_validate.with_options(retries=retries, retry_delay_seconds=delays)
 
 
+def staging_folder_path(config: Config, as_of: dt.date, run_id: int) -> Path:
+    from publish.reports import staging_path
+
+    return staging_path(config.reports_dir, as_of, run_id)
+
+
 def _unreachable_feed(feed: str, exc: BaseException) -> FeedNight:
     error = {"text": f"{feed}: source unreachable after retries: {exc}"}
     return FeedNight(FeedIngest(feed=feed, status="failed", error=error), failed_feed(feed, error))
@@ -113,8 +120,10 @@ def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db
             return _night(config, engine, url, run_id, as_of, landing, full)
         except BaseException as exc:
             if not isinstance(exc, GateFailed):
-                message = str(exc) if isinstance(exc, NominalError) else exc.__class__.__name__
+                # a data or disk error says where; anything else only its kind (its text could hold a value)
+                message = str(exc) if isinstance(exc, (NominalError, OSError)) else exc.__class__.__name__
                 writes.finish_run(engine, run_id, "failed", {}, f"sync stopped: {message}")
+                shutil.rmtree(staging_folder_path(config, as_of, run_id), ignore_errors=True)
             raise
     finally:
         writes.release_lock(engine)

@@ -145,9 +145,13 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.ok{{color:#060}}.
     return folder / "summary.html"
 
 
+def staging_path(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
+    return reports_dir / f".{as_of.isoformat()}.run{run_id}"
+
+
 def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
     """A fresh folder beside the night's final one, where the run writes its reports and Data Docs."""
-    staging = reports_dir / f".{as_of.isoformat()}.run{run_id}"
+    staging = staging_path(reports_dir, as_of, run_id)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
