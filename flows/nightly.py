@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from prefect.tasks import exponential_backoff
 from expectations.run import FeedValidation, failed_feed
 from nominal.config import Config, load_config
 from nominal.errors import NominalError, SourceUnavailable
+from nominal.stopwatch import Stopwatch
 
 from .ingest import (
     FeedIngest,
@@ -138,14 +138,8 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
 
     from .match import save_state
 
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] = round(now - clock, 2)
-        clock = now
+    watch = Stopwatch()
+    lap, seconds = watch.lap, watch.seconds
 
     rules = load_rules(config.publish_rules_path())  # a bad rules file stops the night before any work
     final = config.reports_dir / as_of.isoformat()

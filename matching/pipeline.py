@@ -9,13 +9,13 @@ reused. With the same model, the answer is the same as a full run's.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from nominal.masking import mask_identifier
+from nominal.stopwatch import Stopwatch
 
 from .arrays import isin_sorted, unique_sorted
 from .blocking import candidate_pairs
@@ -121,16 +121,8 @@ def match(
     full: bool = False,
     link_threshold: float | None = None,
 ) -> MatchResult:
-    timings: dict[str, float] = {}
-    peaks: dict[str, int] = {}
-    started = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        timings[name] = round(now - started, 2)
-        peaks[name] = _peak_mb()
-        started = now
+    watch = Stopwatch()
+    lap = watch.lap
 
     records = prepare(frames, extra_columns=extra_columns(settings))
     lap("prepare")
@@ -205,8 +197,8 @@ def match(
         "reviews": int((decided["decision"] == REVIEW).sum()),
         "links_cut": clusters.cut_links,
         "persons": int(pd.Series(person).nunique()),
-        "seconds": timings,
-        "peak_mb": peaks,  # the process's peak resident memory by the end of each stage
+        "seconds": watch.seconds,
+        "peak_mb": watch.peak_mb,  # the process's peak resident memory by the end of each stage
     }
     log.info("matched %d records into %d persons (%d links, %d for review)", records.n, stats["persons"], stats["links"], stats["reviews"])
     return MatchResult(clusters=result_clusters, pairs=decided.drop(columns=["rid_a", "rid_b"]), review=review, events=events,
@@ -246,12 +238,6 @@ def _flag_doubted(clusters, doubted: dict[str, np.ndarray]) -> None:
         note = f"a {name.replace('_', ' ')} here is also on a record of a clearly different person (keyed in error?)"
         clusters.status[members] = "needs_attention"
         clusters.reason[members] = [note if r is None else f"{r}; {note}" for r in clusters.reason[members]]
-
-
-def _peak_mb() -> int:
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
 
 
 def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.DataFrame) -> pd.DataFrame:

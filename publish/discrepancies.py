@@ -43,6 +43,16 @@ def _side(pairs: pd.DataFrame, suffix: str) -> pd.DataFrame:
     return pairs[["person_id", *cols]].rename(columns=cols).reset_index(drop=True)
 
 
+def _date_passed(rows: pd.DataFrame, field: str, as_of: dt.date, rule: DiscrepancyRule, name: str, words: str) -> pd.DataFrame:
+    """Findings for records whose date ``field`` has passed: ``words`` takes the days since."""
+    if rows.empty:
+        return empty()
+    days = (pd.Timestamp(as_of) - rows[field]).dt.days.astype(str)
+    before, after = words.split("{}")
+    detail = before + days + after
+    return findings("discrepancy", name, rule.severity, rows.reset_index(drop=True), field, detail, rows[field].astype(str).to_numpy())
+
+
 def in_custody_but_released(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
     """A prison booking ACTIVE IN while probation says released on licence or on a community order."""
     prison = _feed(records, "prison", "booking_status")
@@ -61,11 +71,7 @@ def release_date_passed(records: pd.DataFrame, as_of: dt.date, rule: Discrepancy
     """A booking still ACTIVE IN although its release date has passed."""
     prison = _feed(records, "prison", "booking_status", "release_date")
     late = prison[(prison["booking_status"] == "ACTIVE_IN") & (prison["release_date"] < pd.Timestamp(as_of))]
-    if late.empty:
-        return empty()
-    days = (pd.Timestamp(as_of) - late["release_date"]).dt.days.astype(str)
-    detail = "booking still ACTIVE IN " + days + " days after its release date"
-    return findings("discrepancy", "release_date_passed", rule.severity, late.reset_index(drop=True), "release_date", detail, late["release_date"].astype(str).to_numpy())
+    return _date_passed(late, "release_date", as_of, rule, "release_date_passed", "booking still ACTIVE IN {} days after its release date")
 
 
 def mappa_differs(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
@@ -93,11 +99,7 @@ def notification_overdue(records: pd.DataFrame, as_of: dt.date, rule: Discrepanc
     due = police[police["notification_due"] < pd.Timestamp(as_of)]
     if "last_notified" in due:
         due = due[~(due["last_notified"] >= due["notification_due"])]
-    if due.empty:
-        return empty()
-    days = (pd.Timestamp(as_of) - due["notification_due"]).dt.days.astype(str)
-    detail = "notification overdue by " + days + " days"
-    return findings("discrepancy", "notification_overdue", rule.severity, due.reset_index(drop=True), "notification_due", detail, due["notification_due"].astype(str).to_numpy())
+    return _date_passed(due, "notification_due", as_of, rule, "notification_overdue", "notification overdue by {} days")
 
 
 def rso_without_address(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
