@@ -42,20 +42,25 @@ def match_records(
     retrain: bool = False,
     threshold: float | None = None,
     state_dir: Path | None = None,
+    previous_links: pd.DataFrame | None = None,
+    compare_pairs=None,
 ) -> MatchResult:
+    """``previous_links`` (feed, source_key, person_id): the store's, when the caller has read them;
+    ``compare_pairs``: where candidate pairs are compared (``matching.pipeline.match``)."""
     from store import queries
 
     settings = load_settings(config.match_settings_path())
     state_dir = state_dir or config.match_state_dir
     state, model = load_previous(state_dir)
     if engine is not None:
-        previous, highest, decisions = queries.current_links(engine), queries.highest_person_number(engine), queries.active_decisions(engine)
+        previous = previous_links if previous_links is not None else queries.current_links(engine)
+        highest, decisions = queries.highest_person_number(engine), queries.active_decisions(engine)
     else:
         previous = state.clusters if state is not None else None
         highest, decisions = 0, None
     return match(
         frames, settings, model=model, retrain=retrain, decisions=decisions, previous_links=previous,
-        highest_id=highest, state=state, full=full, link_threshold=threshold,
+        highest_id=highest, state=state, full=full, link_threshold=threshold, compare_pairs=compare_pairs,
     )
 
 

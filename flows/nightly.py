@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ from .ingest import (
 )
 
 log = logging.getLogger("nominal.sync")
+
+# On a Dask cluster, candidate pairs are compared in partitions of about this many.
+PAIRS_PER_PARTITION = 250_000
 
 
 class GateFailed(NominalError):
@@ -77,12 +81,55 @@ def ingest_and_validate(config: Config, feed_name: str, as_of: dt.date, landing:
 
 
 @task(name="match", cache_policy=NO_CACHE, persist_result=False)
-def match_task(config: Config, frames: list[pd.DataFrame], db_url: str, full: bool):
+def match_task(config: Config, frames: list[pd.DataFrame], db_url: str, full: bool, previous_links: pd.DataFrame | None = None,
+               pairs_per_partition: int = PAIRS_PER_PARTITION):
+    """Matching, in the flow's process (it holds the night's records). When the flow runs on Dask
+    (``--runner dask``) its candidate pairs are compared in partitions across the cluster."""
     from store import db
 
     from .match import match_records
 
-    return match_records(config, frames, engine=db.engine_for(db_url), full=full)
+    address = _dask_scheduler()
+    compare_pairs = _compare_on_cluster(frames, pairs_per_partition, address) if address else None
+    return match_records(config, frames, engine=db.engine_for(db_url), full=full, previous_links=previous_links, compare_pairs=compare_pairs)
+
+
+def _dask_scheduler() -> str | None:
+    """The scheduler address of the flow's Dask task runner (None when it runs on threads), read
+    as prefect_dask.get_dask_client reads it in a flow (inside a task it looks for a worker's)."""
+    from prefect.context import FlowRunContext
+
+    runner = getattr(FlowRunContext.get(), "task_runner", None)
+    if type(runner).__name__ != "DaskTaskRunner" or getattr(runner, "_client", None) is None:
+        return None
+    return runner._client.scheduler_info()["address"]
+
+
+def _compare_on_cluster(frames: list[pd.DataFrame], pairs_per_partition: int, address: str):
+    """Compare candidate pairs as Dask tasks, ``pairs_per_partition`` each, on the flow's cluster;
+    the night's frames go to each worker once. A night with few pairs compares them here."""
+    import uuid
+
+    from matching.comparisons import compare
+    from matching.partitions import compare_partition, joined, partition_bounds
+
+    def compare_pairs(records, settings, a, b):
+        if len(a) <= pairs_per_partition:
+            return compare(records, settings, a, b)
+        from distributed import Client
+
+        night = uuid.uuid4().hex
+        with Client(address) as client:  # the cluster prefect-dask runs the flow's tasks on
+            shared = client.scatter(frames, broadcast=True)
+            parts = [client.submit(compare_partition, night, shared, settings, a[lo:hi], b[lo:hi], pure=False)
+                     for lo, hi in partition_bounds(len(a), pairs_per_partition)]
+            gammas = client.gather(parts)
+        log.info("compared %d candidate pairs in %d partitions on the Dask cluster", len(a), len(parts))
+        compare_pairs.partitions = len(parts)
+        return joined(gammas)
+
+    compare_pairs.partitions = 1
+    return compare_pairs
 
 
 def _feed_task(config: Config):
@@ -102,7 +149,8 @@ def _unreachable_feed(feed: str, exc: BaseException) -> FeedNight:
     return FeedNight(FeedIngest(feed=feed, status="failed", error=error), failed_feed(feed, error))
 
 
-def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db_url: str | None = None, full: bool = False) -> dict:
+def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db_url: str | None = None, full: bool = False,
+              pairs_per_partition: int = PAIRS_PER_PARTITION) -> dict:
     """One night end to end, inside the flow (its tasks need a flow run); returns its summary. Raises GateFailed,
     StoreUnavailable, RunLocked or the stage's error, after recording the run's end."""
     from store import db, writes
@@ -117,7 +165,7 @@ def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db
             log.warning("%d earlier run(s) had stopped without finishing: marked failed", abandoned)
         run_id = writes.start_run(engine, "sync", as_of, feeds)
         try:
-            return _night(config, engine, url, run_id, as_of, landing, full)
+            return _night(config, engine, url, run_id, as_of, landing, full, pairs_per_partition)
         except BaseException as exc:
             if not isinstance(exc, GateFailed):
                 # a data or disk error says where; anything else only its kind (its text could hold a value)
@@ -129,12 +177,12 @@ def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db
         writes.release_lock(engine)
 
 
-def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landing: Path | None, full: bool) -> dict:
+def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landing: Path | None, full: bool, pairs_per_partition: int) -> dict:
     from publish.exceptions import merge_exceptions
     from publish.publication import StoreNow, prepare, validation_findings
     from publish.reports import commit_reports, stage_reports, staging_folder
     from publish.rules import load_rules
-    from store import queries, writes
+    from store import writes
 
     from .match import save_state
 
@@ -145,6 +193,9 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     final = config.reports_dir / as_of.isoformat()
     staging = staging_folder(config.reports_dir, as_of, run_id)
     docs = (lambda name: staging / "data_docs" / name) if config.validation.data_docs else (lambda name: None)
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nominal-store-read")
+    reading = reader.submit(StoreNow.read, engine)  # the store as last published, read while the feeds load (the lock is ours)
+    reader.shutdown(wait=False)
     feed_task = _feed_task(config)
     futures = {name: feed_task.submit(config, name, as_of, landing, docs(name), url) for name in (f.name for f in config.enabled_feeds())}
     nights: list[FeedNight] = []
@@ -167,27 +218,35 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     if failed:
         message = "gate failed, nothing published — " + " | ".join(failed)
         people = records.assign(person_id=pd.NA)
-        rows = merge_exceptions(validation_findings(validation, people), queries.exceptions_for_merge(engine), run_id, writes.utcnow(), set())
+        rows = merge_exceptions(validation_findings(validation, people), reading.result().exceptions, run_id, writes.utcnow(), set())
         pending = stage_reports(staging, as_of, run_id, "gate_failed", rows, counts, gates)
-        writes.record_exceptions(engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish)
+        try:
+            writes.record_exceptions(engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish)
+        finally:
+            pending.close()
         commit_reports(staging, final)
         _artifacts(as_of, run_id, "gate_failed", counts, gates)
         raise GateFailed(message)
 
     for ingest in loaded:  # the night's records are in ``records`` now: one copy in memory, not two
         ingest.canonical = None
-    result = match_task(config, [records], url, full)
+    in_store = reading.result()  # read once: matching keeps person ids stable with its links
+    lap("read_store")  # what is left of the read once the feeds are in
+    result = match_task(config, [records], url, full, in_store.links[["feed", "source_key", "person_id"]], pairs_per_partition)
     lap("match")
     counts["match"] = {**{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
                        "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean())}
-    night = prepare(records, result.clusters, result.review, result.events, validation, StoreNow.read(engine), rules,
-                    run_id=run_id, as_of=as_of, scope_feeds={i.feed for i in loaded}, metrics=metrics)
+    night = prepare(records, result.clusters, result.review, result.events, validation, in_store, rules,
+                    run_id=run_id, as_of=as_of, scope_feeds={i.feed for i in loaded}, metrics=metrics, full=full)
     counts["publish"] = night.counts
     lap("prepare_publication")
     pending = stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
     lap("reports")
     counts["seconds"] = seconds
-    writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+    try:
+        writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+    finally:
+        pending.close()
     lap("publish")  # includes waiting for the workbooks, written meanwhile
     commit_reports(staging, final)
     save_state(result, config.match_state_dir)  # after the commit: a failed night leaves the last state
@@ -225,13 +284,14 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
 def nightly_sync(
     as_of: str | None = None, config_path: str | None = None, landing: str | None = None, db_url: str | None = None,
     full: bool = False, config: Any = None,  # a loaded Config; Any because Prefect validates parameters by annotation
+    pairs_per_partition: int = PAIRS_PER_PARTITION,
 ) -> dict:
     """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night);
     ``config`` (a loaded Config) is for callers that hold one, else ``config_path`` is loaded."""
     night = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     config = config or load_config(config_path)
     get_run_logger().info("night %s: feeds %s", night, ", ".join(f.name for f in config.enabled_feeds()))
-    return run_night(config, night, landing=Path(landing) if landing else None, db_url=db_url, full=full)
+    return run_night(config, night, landing=Path(landing) if landing else None, db_url=db_url, full=full, pairs_per_partition=pairs_per_partition)
 
 
 def sync_flow(runner: str = "threads", address: str | None = None):
@@ -245,7 +305,8 @@ def sync_flow(runner: str = "threads", address: str | None = None):
 
 
 def run_night_in_flow(config: Config, night: dt.date, *, landing: Path | None = None, db_url: str | None = None,
-                      full: bool = False, runner: str = "threads", address: str | None = None) -> dict:
+                      full: bool = False, runner: str = "threads", address: str | None = None, pairs_per_partition: int = PAIRS_PER_PARTITION) -> dict:
     """Run one night through the flow with a loaded config (the CLI and tests)."""
     flow_ = sync_flow(runner, address)
-    return flow_(as_of=night.isoformat(), config=config, landing=str(landing) if landing else None, db_url=db_url, full=full)
+    return flow_(as_of=night.isoformat(), config=config, landing=str(landing) if landing else None, db_url=db_url, full=full,
+                 pairs_per_partition=pairs_per_partition)

@@ -9,6 +9,7 @@ reused. With the same model, the answer is the same as a full run's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,7 +121,10 @@ def match(
     state: MatchState | None = None,
     full: bool = False,
     link_threshold: float | None = None,
+    compare_pairs: Callable[[Records, Settings, np.ndarray, np.ndarray], Gamma] | None = None,
 ) -> MatchResult:
+    """``compare_pairs`` compares the candidate pairs elsewhere (the flow's Dask partitions,
+    ``matching.partitions``); by default here."""
     watch = Stopwatch()
     lap = watch.lap
 
@@ -135,7 +139,7 @@ def match(
     candidates = candidate_pairs(records, settings, only=changed)
     lap("blocking")
 
-    gamma = compare(records, settings, candidates.a, candidates.b)
+    gamma = (compare_pairs or compare)(records, settings, candidates.a, candidates.b)
     lap("compare")
     if not usable:
         model = train(records, settings, gamma)
@@ -190,6 +194,7 @@ def match(
         "incremental": bool(incremental),
         "changed_records": int(changed.sum()) if changed is not None else records.n,
         "candidate_pairs": len(candidates),
+        "compare_partitions": getattr(compare_pairs, "partitions", 1),  # set by a compare_pairs that partitions
         "pairs_by_rule": candidates.per_rule,
         "skipped_blocks": {k: v for k, v in candidates.skipped_blocks.items() if v},
         "pairs_kept": len(decided),

@@ -27,8 +27,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The published store.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration.", no_args_is_help=True)
+decide_app = typer.Typer(help="Record an officer's decision; matching and publish honour it on every later night.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(decide_app, name="decide")
 
 EXIT_DATA, EXIT_USAGE = 1, 2
 
@@ -466,6 +468,87 @@ def unlock(config: ConfigOpt = None, db: DbOpt = None) -> None:
     cfg = _load(config)
     cleared = writes.clear_lock(_open_store(cfg, db))
     console.print("lock cleared" if cleared else "no lock was held", highlight=False)
+
+
+RecordOpt = Annotated[str, typer.Option("--record", help="the record decided about, FEED:SOURCE_KEY")]
+OtherOpt = Annotated[str, typer.Option("--other", help="the other record, FEED:SOURCE_KEY")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept with the decision)")]
+ByOpt = Annotated[str, typer.Option("--by", help="who decided")]
+
+
+def _record(value: str) -> tuple[str, str]:
+    feed, sep, key = value.partition(":")
+    if not sep or not feed or not key:
+        raise typer.BadParameter(f"a record is FEED:SOURCE_KEY, e.g. police:N0000123 (got {len(value)} characters without that form)")
+    return feed, key
+
+
+def _decide(config: Path | None, db: str | None, kind: str, **fields) -> None:
+    from store import writes
+
+    cfg = _load(config)
+    try:
+        decision = writes.record_decision(_open_store(cfg, db), kind, **fields)
+    except ValueError as exc:
+        raise _fail(exc, EXIT_USAGE) from None
+    console.print(f"decision {decision} recorded: {kind}; the next night honours it", highlight=False)
+
+
+@decide_app.command("link")
+def decide_link(record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Two records are the same person: matching links them on every later night."""
+    (feed, key), (other_feed, other_key) = _record(record), _record(other)
+    _decide(config, db, "link", feed=feed, source_key=key, other_feed=other_feed, other_source_key=other_key, reason=reason, decided_by=by)
+
+
+@decide_app.command("do-not-link")
+def decide_do_not_link(record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Two records are different people: matching never links them."""
+    (feed, key), (other_feed, other_key) = _record(record), _record(other)
+    _decide(config, db, "do_not_link", feed=feed, source_key=key, other_feed=other_feed, other_source_key=other_key, reason=reason, decided_by=by)
+
+
+@decide_app.command("accept-value")
+def decide_accept_value(
+    record: RecordOpt, field: Annotated[str, typer.Option("--field", help="the golden record's field, e.g. date_of_birth")],
+    reason: ReasonOpt, by: ByOpt,
+    value: Annotated[str | None, typer.Option("--value", help="the value seen (dates YYYY-MM-DD): the decision lapses if the source changes it")] = None,
+    config: ConfigOpt = None, db: DbOpt = None,
+) -> None:
+    """Publish this record's value of FIELD for its person, whatever the survivorship rules say."""
+    from publish.golden import GOLDEN_FIELDS
+
+    if field not in GOLDEN_FIELDS:
+        raise _fail(NominalError(f"--field {field!r} is not a golden field: one of {', '.join(GOLDEN_FIELDS)}"), EXIT_USAGE)
+    feed, key = _record(record)
+    _decide(config, db, "accept_value", feed=feed, source_key=key, field=field, value=value, reason=reason, decided_by=by)
+
+
+@decide_app.command("dismiss")
+def decide_dismiss(
+    exception: Annotated[str, typer.Option("--exception", help="the exception's fingerprint, or its reference from a report (12 characters)")],
+    reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None,
+) -> None:
+    """Dismiss an exception: it stays dismissed while its data is unchanged, and reopens if it changes."""
+    from sqlalchemy import select
+
+    from store.db import session_scope
+    from store.models import ExceptionRecord
+
+    cfg = _load(config)
+    engine = _open_store(cfg, db)
+    if len(exception) < 12:
+        raise _fail(NominalError("--exception needs at least the 12 characters of a report's reference"), EXIT_USAGE)
+    with session_scope(engine) as session:
+        found = session.execute(
+            select(ExceptionRecord.fingerprint, ExceptionRecord.data_hash, ExceptionRecord.feed, ExceptionRecord.source_key)
+            .where(ExceptionRecord.fingerprint.startswith(exception)).limit(2)
+        ).all()
+    if len(found) != 1:
+        raise _fail(NominalError(f"{'no' if not found else 'more than one'} exception has the reference {exception}"), EXIT_USAGE)
+    fingerprint, data_hash, feed, key = found[0]
+    _decide(config, db, "dismiss", feed=feed or "", source_key=key or "", exception_fingerprint=fingerprint, value=data_hash or "",
+            reason=reason, decided_by=by)
 
 
 @app.command()

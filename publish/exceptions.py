@@ -51,7 +51,8 @@ def with_fingerprints(found: pd.DataFrame) -> pd.DataFrame:
     # a person-level finding with no record is about the person
     key = key + "\x1f" + np.where(out["source_key"].isna(), _text(out, "person_id"), "")
     out["fingerprint"] = _sha(key)
-    out["data_hash"] = _sha(_text(out, "data"))
+    computed = _sha(_text(out, "data"))  # a finding carried from the store brings its data_hash instead
+    out["data_hash"] = out["data_hash"].where(out["data_hash"].notna(), computed) if "data_hash" in out else computed
     return out.drop_duplicates("fingerprint").reset_index(drop=True)
 
 

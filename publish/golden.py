@@ -79,13 +79,14 @@ class _Ranks:
         return np.array([rank.get(f, len(order)) for f in self.feeds], dtype=np.int64)[self.feed]
 
 
-def choose(ranks: _Ranks, value: pd.Series, rule: FieldRule) -> np.ndarray:
-    """Row positions of the surviving record per person, for the persons with any candidate."""
+def choose(ranks: _Ranks, value: pd.Series, rule: FieldRule, pinned: np.ndarray | None = None) -> np.ndarray:
+    """Row positions of the surviving record per person, for the persons with any candidate.
+    ``pinned`` records (an officer accepted their value) win before any rule."""
     has = np.flatnonzero(value.notna().to_numpy())
     if not len(has):
         return has
     person = ranks.person[has]
-    keys: list[np.ndarray] = []  # most important first
+    keys: list[np.ndarray] = [] if pinned is None else [~pinned[has]]  # most important first
     for preference in rule.prefer:
         if preference == "feeds":
             keys.append(ranks.feed_rank(rule.feeds)[has])
@@ -110,10 +111,46 @@ def _day_number(values: pd.Series) -> np.ndarray:
     return out
 
 
-def golden_records(records: pd.DataFrame, persons: pd.DataFrame, rules: PublishRules, run_id: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def accepted_values(records: pd.DataFrame, accepted: pd.DataFrame | None, rules: PublishRules) -> dict[str, np.ndarray]:
+    """Per field, the records whose value an officer accepted for their person's golden record
+    (``accepted``: feed, source_key, field, value; oldest first, so the latest per person and field
+    counts). A decision holds while its record still offers the value accepted (or any value, when
+    none was named); once the source changes it, the rules choose again."""
+    from .keys import record_keys
+
+    if accepted is None or accepted.empty or records.empty:
+        return {}
+    at = record_keys(records).get_indexer(record_keys(accepted))
+    present = accepted.assign(at=at, person=records["person_id"].to_numpy(dtype=object)[np.maximum(at, 0)])[at >= 0]
+    present = present.drop_duplicates(["person", "field"], keep="last")
+    out: dict[str, np.ndarray] = {}
+    for field, decided in present.groupby("field", sort=False):
+        rule = rules.survivorship.get(field)
+        if rule is None or field not in GOLDEN_FIELDS:
+            continue
+        rows = decided["at"].to_numpy()
+        offered = candidate_values(records, field, rule).iloc[rows]
+        wanted = decided["value"].fillna("").astype(str).to_numpy()
+        holds = offered.notna().to_numpy() & ((wanted == "") | (wanted == _as_text(offered)))
+        out[field] = np.zeros(len(records), dtype=bool)
+        out[field][rows[holds]] = True
+    return out
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Values as an officer would type them: dates as YYYY-MM-DD."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def golden_records(
+    records: pd.DataFrame, persons: pd.DataFrame, rules: PublishRules, run_id: int, pinned: dict[str, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """(golden frame, the surviving record's row per field) for every person in ``persons``.
 
-    ``records`` carry ``person_id`` (``with_persons``); ``persons`` has person_id, status, status_reason.
+    ``records`` carry ``person_id`` (``with_persons``); ``persons`` has person_id, status, status_reason;
+    ``pinned`` (``accepted_values``) names records that win a field by an officer's decision.
     """
     out = persons[["person_id", "status", "status_reason"]].drop_duplicates("person_id").reset_index(drop=True)
     position = pd.Index(out["person_id"])
@@ -125,7 +162,7 @@ def golden_records(records: pd.DataFrame, persons: pd.DataFrame, rules: PublishR
         if field not in GOLDEN_FIELDS:
             continue
         value = candidate_values(records, field, rule)
-        rows = choose(ranks, value, rule)
+        rows = choose(ranks, value, rule, (pinned or {}).get(field))
         at = at_person[rows]
         for published in (field, *[f for f in rule.with_ if f in GOLDEN_FIELDS]):
             column = value if published == field else records[published] if published in records else None

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nominal.stopwatch import Stopwatch
 from store.writes import Publication
 
 from . import findings as F
 from .conflicts import conflicts
 from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
-from .golden import golden_records, with_persons
+from .golden import accepted_values, golden_records, with_persons
 from .keys import isin, record_keys
 from .rules import PublishRules
 
-_LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
+_LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]  # and record_hash
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
 # what the discrepancy rules read (publish.discrepancies): a slim frame filters faster
 DISCREPANCY_COLUMNS = (
@@ -36,83 +37,118 @@ DISCREPANCY_COLUMNS = (
 class StoreNow:
     """What the store holds before tonight's publication (store.queries)."""
 
-    persons: pd.DataFrame  # person_id, status, content_hash
-    links: pd.DataFrame  # feed, source_key, person_id, match_probability, linked_by
+    persons: pd.DataFrame  # person_id, status, status_reason, content_hash
+    links: pd.DataFrame  # feed, source_key, person_id, match_probability, linked_by, record_hash
     exceptions: pd.DataFrame  # store.queries.EXCEPTION_MERGE_COLUMNS
     dismissed: pd.DataFrame  # exception_fingerprint, value
+    accepted: pd.DataFrame | None = None  # officers' accept_value decisions: feed, source_key, field, value
+    rules: str | None = None  # the fingerprint of the publish rules of the last published night
 
     @classmethod
     def read(cls, engine) -> StoreNow:
         from store import queries
 
-        return cls(queries.published_persons(engine), queries.published_links(engine), queries.exceptions_for_merge(engine), queries.dismiss_decisions(engine))
+        return cls(queries.published_persons(engine), queries.published_links(engine), queries.exceptions_for_merge(engine),
+                   queries.dismiss_decisions(engine), queries.value_decisions(engine), queries.published_rules(engine))
 
 
 @dataclass
 class NightPublication:
     publication: Publication
-    golden: pd.DataFrame  # every current person's golden record (publish.golden.GOLDEN_COLUMNS)
+    golden: pd.DataFrame  # the golden records computed tonight: every person's, or only those whose records changed
     exceptions_tonight: pd.DataFrame  # the rows written, with status after tonight
     counts: dict
 
 
-def record_hashes(records: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
-    """A hash of the content of the records named by ``keys`` (feed, source_key), indexed by them,
-    so that an exception about a record can tell when it changed. Only those records are hashed."""
+def record_content_hashes(records: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash (as int64) of each record's content, not of when it was extracted or where it
+    sat in the file: what links keep, so that the next night can tell which records changed."""
+    columns = [c for c in records.columns if c not in _IGNORED_IN_HASH and c != "person_id"]
+    return pd.util.hash_pandas_object(records[columns], index=False).to_numpy().view(np.int64)
+
+
+def _hex(hashes: np.ndarray) -> np.ndarray:
+    return np.char.mod("%016x", hashes.view(np.uint64)).astype(object)
+
+
+def record_hashes(records: pd.DataFrame, keys: pd.DataFrame, hashes: np.ndarray | None = None) -> pd.Series:
+    """The content hashes (as text) of the records named by ``keys`` (feed, source_key), indexed by
+    them, so that an exception about a record can tell when it changed. ``hashes``: all of
+    ``records``' (``record_content_hashes``), when already computed."""
     index = record_keys(records)
     wanted = index.isin(record_keys(keys.dropna(subset=["feed", "source_key"])))
-    subset = records[wanted]
-    columns = [c for c in records.columns if c not in _IGNORED_IN_HASH and c != "person_id"]
-    hashed = pd.util.hash_pandas_object(subset[columns], index=False).to_numpy()
-    return pd.Series(np.char.mod("%016x", hashed).astype(object), index=index[wanted])
+    subset = hashes[wanted] if hashes is not None else record_content_hashes(records[wanted])
+    return pd.Series(_hex(subset), index=index[wanted])
 
 
 def prepare(
     records: pd.DataFrame, clusters: pd.DataFrame, review: pd.DataFrame, events: pd.DataFrame, validation: pd.DataFrame,
     now_in_store: StoreNow, rules: PublishRules, *, run_id: int, as_of: dt.date, scope_feeds: set[str],
-    metrics: list[dict] | None = None, now: dt.datetime | None = None,
+    metrics: list[dict] | None = None, now: dt.datetime | None = None, full: bool = False,
 ) -> NightPublication:
+    """The night's publication. The golden record and its conflicts are computed for the persons
+    whose records, links or status changed since the last published night; the others' stand,
+    and their open conflicts are carried forward as found again. Every person is recomputed on a
+    first night, with ``full``, or when the publish rules changed."""
     from store.models import utcnow
 
     now = now or utcnow()
+    watch = Stopwatch()
     people = with_persons(records, clusters)
-    golden, chosen = golden_records(people, clusters, rules, run_id)
+    hashes = record_content_hashes(people)
+    links = clusters[_LINK_COLUMNS].reset_index(drop=True)
+    where = record_keys(people).get_indexer(record_keys(links))
+    if (where < 0).any():
+        raise ValueError(f"{int((where < 0).sum())} persons' records are not among tonight's: matching and publish disagree")
+    links["record_hash"] = hashes[where]
+    same, old_person, gone = _unchanged_links(links, now_in_store.links)
+    watch.lap("with_persons")
+
+    rules_fingerprint = rules.fingerprint()
+    everyone = full or now_in_store.rules != rules_fingerprint
+    affected = None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people)
+    subset = people if affected is None else people[isin(people["person_id"], affected)].reset_index(drop=True)
+    persons = clusters if affected is None else clusters[isin(clusters["person_id"], affected)]
+    pinned = accepted_values(subset, now_in_store.accepted, rules)
+    golden, chosen = golden_records(subset, persons, rules, run_id, pinned)
+    watch.lap("golden")
 
     found = F.concat([
-        validation_findings(validation, people),
-        _review_findings(review, people),
+        validation_findings(validation, people, hashes),
+        _review_findings(review, people, hashes),
         _attention_findings(clusters),
-        conflicts(people, golden, chosen, rules.conflicts),
+        _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
+        F.empty() if affected is None else _carried_conflicts(now_in_store.exceptions, affected, people, rules),
         discrepancies(people[[c for c in DISCREPANCY_COLUMNS if c in people]], as_of, rules.discrepancies),
     ])
+    watch.lap("findings")
     rows = merge_exceptions(found, now_in_store.exceptions, run_id, now, scope_feeds, now_in_store.dismissed)
+    seen_again = unchanged_exceptions(rows, now_in_store.exceptions)
+    watch.lap("merge_exceptions")
 
     before = now_in_store.persons.set_index("person_id")["content_hash"]
     changed = golden["content_hash"].to_numpy() != before.reindex(golden["person_id"]).to_numpy(dtype=object)
-    current = set(golden["person_id"])
-    retired = now_in_store.persons[(now_in_store.persons["status"] != "retired") & ~isin(now_in_store.persons["person_id"], list(current))]
-
-    links = clusters[_LINK_COLUMNS].reset_index(drop=True)
-    tonight_keys, stored_keys = record_keys(links), record_keys(now_in_store.links)
-    old = now_in_store.links.set_axis(stored_keys).reindex(tonight_keys)
-    same = (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object)) & (
-        old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object)
-    ) & np.isclose(old["match_probability"].astype("float64").fillna(-1).to_numpy(), links["match_probability"].astype("float64").fillna(-1).to_numpy())
-    gone = now_in_store.links[~stored_keys.isin(tonight_keys)]
-
+    current = clusters["person_id"].unique()
+    retired = now_in_store.persons[(now_in_store.persons["status"] != "retired") & ~isin(now_in_store.persons["person_id"], current)]
     publication = Publication(
         persons=golden[changed].reset_index(drop=True),
         retired=retired[["person_id"]].reset_index(drop=True),
         links=links[~same].reset_index(drop=True),
         links_gone=gone[["feed", "source_key"]].reset_index(drop=True),
         events=events.reset_index(drop=True),
-        exceptions=rows,
+        exceptions=rows[~seen_again].reset_index(drop=True),
         metrics=metrics or [],
+        exceptions_seen=rows.loc[seen_again, ["fingerprint", "last_seen_run_id", "last_seen_at"]].reset_index(drop=True),
     )
+    watch.lap("diff")
+    statuses = clusters.drop_duplicates("person_id")["status"]
     counts = {
+        "seconds": watch.seconds,
+        "rules": rules_fingerprint,
         "records": len(records),
-        "persons": len(golden),
-        "persons_needing_attention": int((golden["status"] == "needs_attention").sum()),
+        "persons": len(current),
+        "persons_needing_attention": int((statuses == "needs_attention").sum()),
+        "persons_recomputed": len(golden),
         "persons_written": int(changed.sum()),
         "persons_retired": len(retired),
         "links_written": int((~same).sum()),
@@ -124,11 +160,91 @@ def prepare(
     return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
 
 
-def validation_findings(validation: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
+    """Which rows the store already holds as they are but for when they were last seen: for those
+    a night writes only the last-seen run (most of a night's exceptions are found again unchanged)."""
+    before = stored.drop_duplicates("fingerprint").set_index("fingerprint").reindex(rows["fingerprint"])
+    same = isin(rows["fingerprint"], stored["fingerprint"])
+    for column in rows.columns:
+        if column in ("fingerprint", "last_seen_run_id", "last_seen_at") or not same.any():
+            continue
+        if column not in before:
+            return np.zeros(len(rows), dtype=bool)
+        mine, theirs = rows[column].astype(object).to_numpy(), before[column].astype(object).to_numpy()
+        missing_mine, missing_theirs = pd.isna(mine), pd.isna(theirs)
+        both = ~missing_mine & ~missing_theirs
+        equal = missing_mine & missing_theirs
+        equal[both] = mine[both] == theirs[both]
+        same &= equal
+    return same
+
+
+def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(tonight's links the store already holds as they are, each link's person in the store or
+    None, the stored links of records no longer delivered)."""
+    tonight_keys, stored_keys = record_keys(links), record_keys(stored)
+    old = stored.set_axis(stored_keys).reindex(tonight_keys)
+    old_hash = old["record_hash"].astype("Int64") if "record_hash" in old else pd.Series(pd.NA, index=old.index, dtype="Int64")
+    same = (
+        (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object))
+        & (old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object))
+        & np.isclose(old["match_probability"].astype("float64").fillna(-1).to_numpy(), links["match_probability"].astype("float64").fillna(-1).to_numpy())
+        & (old_hash.fillna(0).to_numpy(dtype=np.int64) == links["record_hash"].to_numpy(dtype=np.int64)) & old_hash.notna().to_numpy()
+    )
+    gone = stored[~stored_keys.isin(tonight_keys)]
+    return same, old["person_id"].to_numpy(dtype=object), gone
+
+
+def _affected_persons(links, same, old_person, gone, clusters, now_in_store: StoreNow, people) -> np.ndarray:
+    """Persons whose golden record may differ from the one published: a record of theirs changed,
+    arrived, left or moved (tonight's person and the one it left), their status changed, or an
+    officer accepted a value of theirs (decisions are few; recomputing those persons is cheap)."""
+    stored = now_in_store.persons.set_index("person_id")
+    tonight = clusters.drop_duplicates("person_id").set_index("person_id")[["status", "status_reason"]]
+    before = stored.reindex(tonight.index)
+    status_changed = tonight.index[
+        (tonight["status"].to_numpy(dtype=object) != before["status"].to_numpy(dtype=object))
+        | (tonight["status_reason"].fillna("").to_numpy(dtype=object) != before.get("status_reason", pd.Series(index=before.index)).fillna("").to_numpy(dtype=object))
+    ]
+    decided = []
+    if now_in_store.accepted is not None and len(now_in_store.accepted):
+        where = record_keys(people).get_indexer(record_keys(now_in_store.accepted))
+        decided = people["person_id"].to_numpy(dtype=object)[where[where >= 0]]
+    parts = [links["person_id"].to_numpy(dtype=object)[~same], old_person[~same], gone["person_id"].to_numpy(dtype=object),
+             status_changed.to_numpy(dtype=object), np.asarray(decided, dtype=object)]
+    return pd.unique(pd.Series(np.concatenate(parts), dtype=object).dropna().to_numpy(dtype=object))
+
+
+def _carried_conflicts(existing: pd.DataFrame, affected: np.ndarray, people: pd.DataFrame, rules: PublishRules) -> pd.DataFrame:
+    """The stored conflicts of persons not recomputed tonight, as found again (their records and
+    golden record are as they were), at their record's row tonight."""
+    if existing.empty:
+        return F.empty()
+    names = [f"{field}_differs" for field in rules.conflicts.fields]
+    keep = (
+        (existing["kind"] == "conflict").to_numpy() & isin(existing["rule"], names)
+        & existing["status"].isin(["open", "in_progress", "dismissed"]).to_numpy()
+        & existing["person_id"].notna().to_numpy() & ~isin(existing["person_id"], affected)
+    )
+    carried = existing[keep].reset_index(drop=True)
+    rows = people["_row"].set_axis(record_keys(people)).reindex(record_keys(carried))
+    out = carried.assign(row=pd.array(rows.to_numpy(), dtype="Int64"), data=None)
+    return out[[*F.FINDING_COLUMNS, "data_hash"]]
+
+
+def _without_accepted(found: pd.DataFrame, records: pd.DataFrame, pinned: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Conflicts on a field whose value an officer accepted for the person are settled: not raised."""
+    if found.empty or not pinned:
+        return found
+    settled = np.concatenate([records["person_id"].to_numpy(dtype=object)[rows] + "\x1f" + field for field, rows in pinned.items()])
+    return found[~isin(found["person_id"].astype(str) + "\x1f" + found["field"].astype(str), settled)].reset_index(drop=True)
+
+
+def validation_findings(validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None) -> pd.DataFrame:
     """Validation's exceptions with the record's person and, as their data, the record's content."""
     if validation is None or validation.empty:
         return F.empty()
-    hashes = record_hashes(people, validation)
+    hashes = record_hashes(people, validation, hashes)
     where = record_keys(people).get_indexer(record_keys(validation))
     found = where >= 0
     out = validation.assign(person_id=None, data=None)
@@ -140,11 +256,11 @@ def validation_findings(validation: pd.DataFrame, people: pd.DataFrame) -> pd.Da
     return out[list(F.FINDING_COLUMNS)]
 
 
-def _review_findings(review: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray) -> pd.DataFrame:
     if review is None or review.empty:
         return F.empty()
     both = pd.concat([review[["feed", "source_key"]], review[["other_feed", "other_source_key"]].set_axis(["feed", "source_key"], axis=1)])
-    hashes = record_hashes(people, both)
+    hashes = record_hashes(people, both, hashes)
     a = hashes.reindex(record_keys(review)).to_numpy(dtype=object)
     b = hashes.reindex(record_keys(review, "other_feed", "other_source_key")).to_numpy(dtype=object)
     rows = people["_row"].set_axis(record_keys(people)).reindex(record_keys(review))

@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nominal.masking import mask_series
@@ -51,10 +52,15 @@ def report_frame(rows: pd.DataFrame, run_id: int, as_of: dt.date) -> pd.DataFram
 
 
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``neutralise`` over whole columns: only text cells that start like a formula are changed."""
     out = frame.astype(object).where(frame.notna(), "")
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(neutralise)
+        values = out[column]
+        text = values.map(type).to_numpy() == str
+        if text.any():
+            risky = np.zeros(len(values), dtype=bool)
+            risky[text] = values[text].astype(str).str.startswith(_FORMULA_START).to_numpy(dtype=bool)
+            out.loc[risky, column] = "'" + values[risky].astype(str)
     return out
 
 
@@ -82,29 +88,108 @@ def write_workbook(path: Path, part: pd.DataFrame) -> None:
     book.save(path)
 
 
+# Below this many rows a thread writes the workbooks: starting processes would cost more than it saves.
+PROCESS_ROWS = 20_000
+
+
 class PendingReports:
-    """Workbooks being written in a thread while the night is published (openpyxl takes tens of
-    seconds for 200,000 rows; the database mostly waits on its server meanwhile). ``finish`` is
-    called before the night commits: a report that cannot be written stops the night."""
+    """Workbooks being written while the night is published. openpyxl takes tens of seconds for
+    200,000 rows and holds the GIL meanwhile, so a large night's workbooks are written by two
+    child processes (``python -m publish.reports``) on the other cores; a small night's by a
+    thread. ``finish`` is called before the night commits: a workbook that cannot be written
+    stops the night. ``close`` stops what is left."""
 
-    def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]]):
-        import threading
+    def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]], processes: bool | None = None):
+        from concurrent.futures import ThreadPoolExecutor
 
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(workbooks,), name="nominal-reports", daemon=True)
-        self._thread.start()
-
-    def _write(self, workbooks: list[tuple[Path, pd.DataFrame]]) -> None:
-        try:
-            for path, part in workbooks:
-                write_workbook(path, part)
-        except BaseException as exc:  # noqa: BLE001 (handed to the caller by finish)
-            self._error = exc
+        self._pool, self._futures, self._children = None, [], []
+        rows = sum(len(part) for _, part in workbooks)
+        if workbooks and (rows >= PROCESS_ROWS if processes is None else processes):
+            self._children = [_WorkbookChild(group) for group in _balanced(workbooks, 2) if group]
+        else:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nominal-reports")
+            self._futures = [self._pool.submit(write_workbook, path, part) for path, part in workbooks]
 
     def finish(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        try:
+            for future in self._futures:
+                future.result()
+            for child in self._children:
+                child.wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        for child in self._children:
+            child.stop()
+
+
+def _balanced(workbooks: list[tuple[Path, pd.DataFrame]], groups: int) -> list[list[tuple[Path, pd.DataFrame]]]:
+    """Workbooks dealt into groups of about equal rows, largest first."""
+    out: list[list] = [[] for _ in range(groups)]
+    rows = [0] * groups
+    for item in sorted(workbooks, key=lambda item: -len(item[1])):
+        smallest = rows.index(min(rows))
+        out[smallest].append(item)
+        rows[smallest] += len(item[1])
+    return out
+
+
+class _WorkbookChild:
+    """A child process writing a list of workbooks, handed over as a pickle beside them (in the
+    night's staging folder, removed when it is done). A child starts from ``-m``, not by
+    multiprocessing, so it never re-runs the caller's script."""
+
+    def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]]):
+        import pickle
+        import subprocess
+        import sys
+
+        first = workbooks[0][0]
+        self._handover = first.with_name(f".{first.stem}.pending.pickle")
+        with self._handover.open("wb") as out:
+            pickle.dump([(str(path), part) for path, part in workbooks], out, protocol=pickle.HIGHEST_PROTOCOL)
+        self._process = subprocess.Popen([sys.executable, "-m", "publish.reports", str(self._handover)], stderr=subprocess.PIPE, text=True)
+
+    def wait(self) -> None:
+        import errno
+
+        _, error = self._process.communicate()
+        self._handover.unlink(missing_ok=True)
+        if self._process.returncode == 0:
+            return
+        line = (error or "").strip().splitlines()[-1:] or [f"exit status {self._process.returncode}"]
+        number, _, text = line[0].partition(" ")
+        if number.isdigit():  # an OSError: raised again as one, so a full disk reads as such
+            raise OSError(int(number), text)
+        raise OSError(errno.EIO, f"writing the night's workbooks failed: {line[0]}")
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._handover.unlink(missing_ok=True)
+
+
+def _write_handed_over(handover: Path) -> int:
+    """The child's side of ``_WorkbookChild``: 0, or 1 with ``errno text`` (an OSError) or the
+    error's kind on the last line of stderr (never a value from the data)."""
+    import pickle
+    import sys
+
+    try:
+        with handover.open("rb") as source:
+            for path, part in pickle.load(source):
+                write_workbook(Path(path), part)
+    except OSError as exc:
+        print(f"{exc.errno or 5} {exc.strerror or exc.__class__.__name__}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 (reported to the night by its kind)
+        print(exc.__class__.__name__, file=sys.stderr)
+        return 1
+    return 0
 
 
 def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict, report: pd.DataFrame, files: list[Path]) -> Path:
@@ -160,7 +245,7 @@ def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
 
 def stage_reports(staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict) -> PendingReports:
     """Write the night's reports into its staging folder: the CSV files and the summary now, the
-    workbooks in a thread (call ``finish`` on the result before the night commits)."""
+    workbooks meanwhile (call ``finish`` on the result before the night commits)."""
     report = report_frame(rows, run_id, as_of)
     files, workbooks = write_exception_files(report, staging)
     write_summary(staging, as_of, run_id, status, counts, gates, report, files)
@@ -179,3 +264,9 @@ def commit_reports(staging: Path, final: Path) -> Path:
     else:
         staging.rename(final)
     return final
+
+
+if __name__ == "__main__":  # a child of PendingReports
+    import sys
+
+    sys.exit(_write_handed_over(Path(sys.argv[1])))

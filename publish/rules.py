@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,10 @@ class PublishRules(_Strict):
     survivorship: dict[str, FieldRule]
     conflicts: ConflictRules = Field(default_factory=ConflictRules)
     discrepancies: dict[str, DiscrepancyRule] = Field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Changes whenever a rule does: a night after a change recomputes every golden record."""
+        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
 
 
 def load_rules(path: Path | None = None) -> PublishRules:

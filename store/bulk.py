@@ -123,6 +123,26 @@ def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> int
     return result.rowcount
 
 
+def set_values(connection: Connection, table: Table, key: str, keys: pd.Series, values: dict) -> int:
+    """Set the same ``values`` on every row whose one-column ``key`` is in ``keys`` (e.g. what a
+    night found again: only its last-seen run), without sending the rows' other columns."""
+    if keys.empty:
+        return 0
+    stage = _stage(connection, table, keys.to_frame(key))
+    sets = ", ".join(f'"{c}" = :{c}' for c in values)
+    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" IN (SELECT "{key}" FROM {stage})'),
+                                {c: _plain(v) for c, v in values.items()})
+    connection.execute(text(f"DROP TABLE {stage}"))
+    return result.rowcount
+
+
+def _plain(value):
+    """A value as the driver takes it (a pandas Timestamp as a datetime, a numpy number as a Python one)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
     if frame.empty:
         return 0
@@ -232,8 +252,10 @@ def read(connection: Connection, query, types: dict[str, str] | None = None) -> 
         rows = connection.exec_driver_sql(sql).fetchall()
         frame = pd.DataFrame(rows, columns=columns, dtype=object)
     for column, kind in (types or {}).items():
-        if kind == "int":
-            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        if kind == "int":  # through Arrow: exact for 64-bit values, where a float would round them
+            values = pa.array(frame[column].to_numpy(dtype=object), from_pandas=True)
+            values = values if pa.types.is_integer(values.type) or pa.types.is_null(values.type) else values.cast(pa.int64())
+            frame[column] = pd.array(values.cast(pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64")
         elif kind == "float":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         elif kind == "datetime":

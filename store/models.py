@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -192,6 +193,8 @@ class PersonLink(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
     match_probability: Mapped[float | None] = mapped_column(Float)
     linked_by: Mapped[str] = mapped_column(String(CODE))  # LINKED_BY
+    # the source record's content as last published (publish.publication.record_content_hashes)
+    record_hash: Mapped[int | None] = mapped_column(BigInteger)
     run_id: Mapped[int] = mapped_column(Integer)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

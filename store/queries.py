@@ -98,15 +98,39 @@ def published_persons(engine: Engine) -> pd.DataFrame:
     """Every person in the store with status and content hash (publish writes only what changed)."""
     from store.models import Person
 
-    return _frame(engine, select(Person.person_id, Person.status, Person.content_hash))
+    return _frame(engine, select(Person.person_id, Person.status, Person.status_reason, Person.content_hash))
 
 
 def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
     from store.models import PersonLink
 
-    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by"]
-    return _frame(engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float"})
+    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by", "record_hash"]
+    return _frame(engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float", "record_hash": "int"})
+
+
+def published_rules(engine: Engine) -> str | None:
+    """The publish rules' fingerprint of the last published night (None before the first)."""
+    query = select(Run.counts).where(Run.kind == "sync", Run.status == "succeeded").order_by(Run.finished_at.desc(), Run.id.desc()).limit(1)
+    with session_scope(engine) as session:
+        counts = session.scalars(query).first() or {}
+    return counts.get("publish", {}).get("rules")
+
+
+def value_decisions(engine: Engine) -> pd.DataFrame:
+    """Officers' active decisions to publish a record's value for a field, oldest first: feed,
+    source_key, field, value (the value they accepted as text, or empty for whatever it holds)."""
+    import pandas as pd
+
+    from store.models import Decision
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Decision.feed_a, Decision.source_key_a, Decision.field, Decision.value)
+            .where(Decision.active.is_(True), Decision.kind == "accept_value", Decision.field.is_not(None))
+            .order_by(Decision.decided_at, Decision.id)
+        ).all()
+    return pd.DataFrame(rows, columns=["feed", "source_key", "field", "value"])
 
 
 EXCEPTION_MERGE_COLUMNS = (

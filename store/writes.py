@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from nominal.errors import NominalError
 from store.db import session_scope
 from store.models import (
+    DECISION_KINDS,
     DELIVERY_STATUSES,
     EXCEPTION_KINDS,
     EXCEPTION_STATUSES,
@@ -33,6 +34,8 @@ from store.models import (
     RUN_KINDS,
     RUN_STATUSES,
     SEVERITIES,
+    AuditLog,
+    Decision,
     Delivery,
     ExceptionRecord,
     Person,
@@ -193,6 +196,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# --- decisions ------------------------------------------------------------------------------
+
+
+def record_decision(
+    engine: Engine, kind: str, *, feed: str, source_key: str, decided_by: str, reason: str,
+    other_feed: str | None = None, other_source_key: str | None = None, exception_fingerprint: str | None = None,
+    field: str | None = None, value: str | None = None,
+) -> int:
+    """An officer's decision, honoured by every later night: ``link`` / ``do_not_link`` two records
+    (matching), ``accept_value`` of a record's ``field`` for its person's golden record (publish;
+    ``value`` as the officer saw it, so the decision lapses when the source changes it), ``dismiss``
+    an exception. Returns its id."""
+    _check(kind, DECISION_KINDS, "decision kind")
+    if kind in ("link", "do_not_link") and not (other_feed and other_source_key):
+        raise ValueError(f"a {kind} decision names two records")
+    if kind == "accept_value" and not field:
+        raise ValueError("an accept_value decision names the field")
+    if kind == "dismiss" and not exception_fingerprint:
+        raise ValueError("a dismiss decision names the exception")
+    with session_scope(engine) as session:
+        decision = Decision(kind=kind, feed_a=feed, source_key_a=source_key, feed_b=other_feed, source_key_b=other_source_key,
+                            exception_fingerprint=exception_fingerprint, field=field, value=value, reason=reason, decided_by=decided_by)
+        session.add(decision)
+        session.flush()
+        if kind == "dismiss":  # seen as dismissed at once; later nights keep it so while its data is unchanged
+            session.execute(update(ExceptionRecord).where(ExceptionRecord.fingerprint == exception_fingerprint).values(status="dismissed"))
+        # the audit row names the decision, not the person's keys or values (those are in the decision)
+        session.add(AuditLog(actor=decided_by, action="decide", object_type="decision", object_id=str(decision.id),
+                             detail={"kind": kind, "field": field}))
+        return decision.id
+
+
 # --- publish ----------------------------------------------------------------------------------
 
 
@@ -205,8 +240,9 @@ class Publication:
     links: pd.DataFrame  # changed or new links: feed, source_key, person_id, match_probability, linked_by
     links_gone: pd.DataFrame  # feed, source_key of records no longer delivered
     events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
-    exceptions: pd.DataFrame  # publish.exceptions.STORE_COLUMNS
+    exceptions: pd.DataFrame  # new or changed exceptions: publish.exceptions.STORE_COLUMNS
     metrics: list[dict[str, Any]]
+    exceptions_seen: pd.DataFrame | None = None  # fingerprint, last_seen_run_id, last_seen_at of those found again unchanged
 
 
 def publish_night(
@@ -242,6 +278,11 @@ def publish_night(
             events["detail"] = events["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
             bulk.insert(connection, PersonEvent.__table__, events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]])
         bulk.upsert(connection, ExceptionRecord.__table__, p.exceptions, ("fingerprint",))
+        seen = p.exceptions_seen
+        if seen is not None and len(seen):
+            last = seen.iloc[0]
+            bulk.set_values(connection, ExceptionRecord.__table__, "fingerprint", seen["fingerprint"],
+                            {"last_seen_run_id": int(last["last_seen_run_id"]), "last_seen_at": last["last_seen_at"]})
         if p.metrics:
             connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics])
         connection.execute(

@@ -210,7 +210,8 @@ def test_dask_publishes_the_same_as_threads(workspace, tmp_path):
     sync(config, NIGHT, landing, threads_url)
     state = config.match_state_dir
     shutil.rmtree(state)
-    sync(config, NIGHT, landing, dask_url, runner="dask")
+    on_dask = sync(config, NIGHT, landing, dask_url, runner="dask", pairs_per_partition=100)
+    assert on_dask["counts"]["match"]["compare_partitions"] >= 3  # its pairs were compared in partitions on the cluster
     assert counts(threads_url)[:3] == counts(dask_url)[:3]
 
 

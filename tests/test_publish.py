@@ -16,7 +16,13 @@ from publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
 from publish.findings import FINDING_COLUMNS
 from publish.golden import golden_records, source_of, with_persons
 from publish.publication import StoreNow, prepare
-from publish.reports import neutralise, report_frame, stage_reports, staging_folder
+from publish.reports import (
+    PendingReports,
+    neutralise,
+    report_frame,
+    stage_reports,
+    staging_folder,
+)
 from publish.rules import load_rules
 from store import writes
 from store.models import ExceptionRecord, Person, PersonLink, Run
@@ -251,15 +257,27 @@ def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
 
 
+def test_large_nights_workbooks_are_written_by_worker_processes_and_their_errors_reach_the_night(tmp_path):
+    part = pd.DataFrame({"reference": ["a", "b"], "detail": ["'=1+1", "plain"], "row": [1, 2]})
+    in_the_way = tmp_path / "taken.xlsx"
+    in_the_way.mkdir()  # a folder where the workbook should go: the worker cannot write it
+    PendingReports([(tmp_path / "one.xlsx", part), (tmp_path / "two.xlsx", part.iloc[:1])], processes=True).finish()
+    cells = [c.value for row in load_workbook(tmp_path / "one.xlsx").active.iter_rows() for c in row]
+    assert cells == ["reference", "detail", "row", "a", "'=1+1", 1, "b", "plain", 2]
+    assert (tmp_path / "two.xlsx").is_file()
+    with pytest.raises(OSError):
+        PendingReports([(tmp_path / "fine.xlsx", part), (in_the_way, part)], processes=True).finish()
+
+
 # --- the store: one transaction, only what changed ----------------------------------------------
 
 
-def publish(engine, frame: pd.DataFrame, persons: list[str], as_of: dt.date = AS_OF):
+def publish(engine, frame: pd.DataFrame, persons: list[str], as_of: dt.date = AS_OF, *, full: bool = False, rules=RULES):
     run_id = writes.start_run(engine, "sync", as_of, sorted(set(frame["feed"])))
     clusters = clusters_for(frame, persons)
-    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), RULES,
-                    run_id=run_id, as_of=as_of, scope_feeds=set(frame["feed"]))
-    writes.publish_night(engine, run_id, night.publication, night.counts)
+    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), rules,
+                    run_id=run_id, as_of=as_of, scope_feeds=set(frame["feed"]), full=full)
+    writes.publish_night(engine, run_id, night.publication, {"publish": night.counts})  # as the flow nests them
     return run_id, night
 
 
@@ -293,6 +311,99 @@ def test_a_person_whose_records_are_gone_is_retired_and_a_changed_one_rewritten(
         assert statuses == {"P000000001": "active", "P000000002": "retired"}
         assert c.scalar(select(Person.address).where(Person.person_id == "P000000001")) == "9 ELSEWHERE"
         assert c.scalar(select(func.count()).select_from(PersonLink)) == 1
+
+
+def store_contents(engine) -> tuple:
+    """Everything a reader sees of persons and exceptions, minus when and by which run it was written."""
+    with engine.connect() as c:
+        persons = c.execute(select(Person.person_id, Person.status, Person.surname, Person.date_of_birth, Person.address,
+                                   Person.content_hash).order_by(Person.person_id)).all()
+        exceptions = c.execute(select(ExceptionRecord.fingerprint, ExceptionRecord.status, ExceptionRecord.row, ExceptionRecord.detail,
+                                      ExceptionRecord.data_hash).order_by(ExceptionRecord.fingerprint)).all()
+    return persons, exceptions
+
+
+def test_a_night_recomputes_only_the_persons_whose_records_changed_and_equals_a_full_night(store_engine):
+    frame = pd.concat([three_agencies(), records({"feed": "police", "source_key": "N2", "surname": "JONES", "date_of_birth": day("1990-03-03")})],
+                      ignore_index=True)
+    persons = ["P000000001"] * 3 + ["P000000002"]
+    _, first = publish(store_engine, frame, persons)
+    conflicts = first.exceptions_tonight[first.exceptions_tonight["kind"] == "conflict"]
+    assert set(conflicts["person_id"]) == {"P000000001"}  # the prison record's date of birth disagrees
+    tomorrow = frame.copy()
+    tomorrow.loc[3, "address"] = "5 NEW PLACE"
+    tomorrow["_row"] = tomorrow["_row"][::-1].to_numpy()  # rows move in the file: not a change of content
+    run_id, night = publish(store_engine, tomorrow, persons, AS_OF + dt.timedelta(days=1))
+    assert night.counts["persons_recomputed"] == 1 and night.counts["persons_written"] == 1
+    assert night.counts["exceptions"]["closed"] == 0 and night.counts["exceptions"]["new"] == 0
+    with store_engine.connect() as c:
+        carried = c.execute(select(ExceptionRecord.status, ExceptionRecord.last_seen_run_id, ExceptionRecord.row)
+                            .where(ExceptionRecord.kind == "conflict")).all()
+    assert {(status, seen) for status, seen, _ in carried} == {("open", run_id)}  # carried forward, still open
+    assert {row for _, _, row in carried} <= set(tomorrow.loc[:2, "_row"])  # at the record's row tonight
+    incremental = store_contents(store_engine)
+    _, full = publish(store_engine, tomorrow, persons, AS_OF + dt.timedelta(days=1), full=True)
+    assert full.counts["persons_recomputed"] == 2 and full.counts["persons_written"] == 0
+    assert store_contents(store_engine) == incremental
+
+
+def test_changed_publish_rules_recompute_every_person(store_engine):
+    frame = three_agencies()
+    publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"])
+    stricter = RULES.model_copy(update={"conflicts": RULES.conflicts.model_copy(update={"severity": "critical"})})
+    _, night = publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"], AS_OF + dt.timedelta(days=1), rules=stricter)
+    assert night.counts["persons_recomputed"] == 3
+
+
+def test_an_accepted_value_is_published_settles_its_conflicts_and_lapses_when_the_source_changes_it(store_engine):
+    frame = three_agencies()
+    persons = ["P000000001"] * 3
+    _, first = publish(store_engine, frame, persons)
+    assert first.golden["date_of_birth"][0] == day("1980-01-02")  # two records of three
+    dob_conflicts = first.exceptions_tonight[first.exceptions_tonight["rule"] == "date_of_birth_differs"]
+    assert len(dob_conflicts) == 1
+    writes.record_decision(store_engine, "accept_value", feed="prison", source_key="B1", field="date_of_birth", value="1980-02-01",
+                           decided_by="officer1", reason="birth certificate seen")
+    _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
+    assert night.golden["date_of_birth"][0] == day("1980-02-01")
+    assert source_of(night.golden["lineage"][0], "date_of_birth")[:2] == ["prison", "B1"]
+    rows = night.exceptions_tonight.set_index("fingerprint")
+    assert rows.loc[dob_conflicts["fingerprint"].iloc[0], "status"] == "resolved"  # the officer settled it
+    assert not ((rows["rule"] == "date_of_birth_differs") & (rows["status"] == "open")).any()
+    changed = frame.copy()
+    changed.loc[2, "date_of_birth"] = day("1980-03-01")  # the prison now says something else again
+    _, later = publish(store_engine, changed, persons, AS_OF + dt.timedelta(days=2))
+    assert later.golden["date_of_birth"][0] == day("1980-01-02")  # the rules choose again
+    assert ((later.exceptions_tonight["rule"] == "date_of_birth_differs") & (later.exceptions_tonight["status"] == "open")).any()
+
+
+def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(store_engine):
+    from typer.testing import CliRunner
+
+    from nominal.cli import app
+    from store.models import AuditLog, Decision
+
+    url = store_engine.url.render_as_string(hide_password=False)
+    frame = three_agencies()
+    persons = ["P000000001"] * 3
+    _, first = publish(store_engine, frame, persons)
+    custody = first.exceptions_tonight[first.exceptions_tonight["rule"] == "in_custody_but_released"]
+    reference = custody["fingerprint"].iloc[0][:12]  # as the reports show it
+    cli = CliRunner()
+    decided = cli.invoke(app, ["decide", "accept-value", "--record", "prison:B1", "--field", "date_of_birth", "--value", "1980-02-01",
+                               "--reason", "birth certificate seen", "--by", "officer1", "--db", url])
+    assert decided.exit_code == 0, decided.output
+    dismissed = cli.invoke(app, ["decide", "dismiss", "--exception", reference, "--reason", "release confirmed by phone", "--by", "officer1", "--db", url])
+    assert dismissed.exit_code == 0, dismissed.output
+    assert cli.invoke(app, ["decide", "accept-value", "--record", "prison:B1", "--field", "shoe_size", "--reason", "r", "--by", "o", "--db", url]).exit_code == 2
+    assert cli.invoke(app, ["decide", "link", "--record", "prisonB1", "--other", "police:N1", "--reason", "r", "--by", "o", "--db", url]).exit_code == 2
+    with store_engine.connect() as c:
+        assert c.scalar(select(ExceptionRecord.status).where(ExceptionRecord.fingerprint.startswith(reference))) == "dismissed"
+        assert c.scalar(select(func.count()).select_from(Decision)) == 2
+        assert {a.action for a in c.execute(select(AuditLog.action))} == {"decide"}
+    _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
+    assert night.golden["date_of_birth"][0] == day("1980-02-01")
+    assert night.exceptions_tonight.set_index("fingerprint").loc[custody["fingerprint"].iloc[0], "status"] == "dismissed"
 
 
 def test_names_with_quotes_sql_html_and_formulas_are_stored_as_plain_data(store_engine):
