@@ -27,7 +27,8 @@ config = load_config(sys.argv[1])
 summary = run_night_in_flow(config, dt.date.fromisoformat(sys.argv[2]), landing=sys.argv[3], db_url=sys.argv[4])
 p = summary["counts"]["publish"]
 print(json.dumps({"seconds": summary["seconds"], "records": p["records"], "persons": p["persons"], "persons_written": p["persons_written"],
-                  "links_written": p["links_written"], "exceptions": p["exceptions"]}))
+                  "persons_recomputed": p["persons_recomputed"], "links_written": p["links_written"], "exceptions": p["exceptions"],
+                  "prepare": p["seconds"], "store": summary["counts"]["store_seconds"]}))
 """
 
 
@@ -54,12 +55,14 @@ def main() -> None:
         print(f"nightly sync at scale: {people:,} people on {backend}")
         for label, night in (("first night", START), ("next night ", START.replace(day=START.day + 1))):
             r = measured(CHILD, str(config), night.isoformat(), str(data / "landing"), url)
-            s = r["seconds"]
-            rate = r["persons_written"] / s["publish"] if s.get("publish") else 0
+            s, store = r["seconds"], r["store"]
+            rate = r["persons_written"] / store["persons"] if store.get("persons") else 0
             print(f"  {label}: {r['wall_seconds']:>6.1f} s wall ({sum(s.values()):.1f} s in the flow), peak RSS {r['peak_rss_mb']:,} MB")
-            print(f"    {r['records']:,} records → {r['persons']:,} persons; written {r['persons_written']:,} persons, {r['links_written']:,} links; exceptions {r['exceptions']}")
+            print(f"    {r['records']:,} records → {r['persons']:,} persons; golden records computed for {r['persons_recomputed']:,}; "
+                  f"written {r['persons_written']:,} persons, {r['links_written']:,} links; exceptions {r['exceptions']}")
             print(f"    stages: {s}")
-            print(f"    publish: {rate:,.0f} persons/s")
+            print(f"    within prepare_publication: {r['prepare']}")
+            print(f"    publish transaction: {store} (s); persons written at {rate:,.0f} persons/s")
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -244,7 +244,7 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     lap("reports")
     counts["seconds"] = seconds
     try:
-        writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+        counts["store_seconds"] = writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
     finally:
         pending.close()
     lap("publish")  # includes waiting for the workbooks, written meanwhile

@@ -138,7 +138,7 @@ def prepare(
         events=events.reset_index(drop=True),
         exceptions=rows[~seen_again].reset_index(drop=True),
         metrics=metrics or [],
-        exceptions_seen=rows.loc[seen_again, ["fingerprint", "last_seen_run_id", "last_seen_at"]].reset_index(drop=True),
+        exceptions_seen=rows.loc[seen_again, SEEN_AGAIN_COLUMNS].reset_index(drop=True),
     )
     watch.lap("diff")
     statuses = clusters.drop_duplicates("person_id")["status"]
@@ -160,13 +160,17 @@ def prepare(
     return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
 
 
+SEEN_AGAIN_COLUMNS = ["fingerprint", "row", "last_seen_run_id", "last_seen_at"]
+
+
 def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
-    """Which rows the store already holds as they are but for when they were last seen: for those
-    a night writes only the last-seen run (most of a night's exceptions are found again unchanged)."""
+    """Which rows the store already holds as they are but for when they were last seen and the
+    record's row tonight (rows shift as a file changes): for those a night writes only
+    ``SEEN_AGAIN_COLUMNS``. Most of a night's exceptions are found again so."""
     before = stored.drop_duplicates("fingerprint").set_index("fingerprint").reindex(rows["fingerprint"])
     same = isin(rows["fingerprint"], stored["fingerprint"])
     for column in rows.columns:
-        if column in ("fingerprint", "last_seen_run_id", "last_seen_at") or not same.any():
+        if column in SEEN_AGAIN_COLUMNS or not same.any():
             continue
         if column not in before:
             return np.zeros(len(rows), dtype=bool)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 _names = count()
+COPY_CHUNK_ROWS = 50_000
 log = logging.getLogger("nominal.store")
 
 
@@ -51,7 +52,9 @@ def _load(connection: Connection, table: Table, target: str, frame: pd.DataFrame
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(_csv_bytes(table, frame))
+            # in chunks: the server takes in one chunk while the next is made here (two cores, not one after the other)
+            for start in range(0, len(frame), COPY_CHUNK_ROWS):
+                copy.write(_csv_bytes(table, frame.iloc[start:start + COPY_CHUNK_ROWS]))
     else:
         rows = list(zip(*(_sqlite_values(table, frame, c) for c in columns)))
         placeholders = ", ".join("?" for _ in columns)
@@ -117,30 +120,11 @@ def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> int
     if keys.empty:
         return 0
     stage = _stage(connection, table, keys)
-    match = " AND ".join(f'{stage}."{c}" = "{table.name}"."{c}"' for c in keys.columns)
-    result = connection.execute(text(f'DELETE FROM "{table.name}" WHERE EXISTS (SELECT 1 FROM {stage} WHERE {match})'))
+    # a row-value IN, not a correlated EXISTS: SQLite would scan the stage once per row of the table
+    columns = ", ".join(f'"{c}"' for c in keys.columns)
+    result = connection.execute(text(f'DELETE FROM "{table.name}" WHERE ({columns}) IN (SELECT {columns} FROM {stage})'))
     connection.execute(text(f"DROP TABLE {stage}"))
     return result.rowcount
-
-
-def set_values(connection: Connection, table: Table, key: str, keys: pd.Series, values: dict) -> int:
-    """Set the same ``values`` on every row whose one-column ``key`` is in ``keys`` (e.g. what a
-    night found again: only its last-seen run), without sending the rows' other columns."""
-    if keys.empty:
-        return 0
-    stage = _stage(connection, table, keys.to_frame(key))
-    sets = ", ".join(f'"{c}" = :{c}' for c in values)
-    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" IN (SELECT "{key}" FROM {stage})'),
-                                {c: _plain(v) for c, v in values.items()})
-    connection.execute(text(f"DROP TABLE {stage}"))
-    return result.rowcount
-
-
-def _plain(value):
-    """A value as the driver takes it (a pandas Timestamp as a datetime, a numpy number as a Python one)."""
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -165,7 +149,6 @@ def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
     """``frame`` as CSV for COPY, written by Arrow: every value quoted and NULL left empty, so an
     empty string and a missing value stay apart (PostgreSQL's CSV rule)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     arrays = {}
@@ -174,9 +157,10 @@ def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
         if kind == "date":
             days = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
             arrays[column] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
-        elif kind == "datetime":
-            stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-            arrays[column] = pc.binary_join_element_wise(pc.strftime(pa.array(stamps, mask=np.isnat(stamps)), format="%Y-%m-%d %H:%M:%S"), "+00:00", "")
+        elif kind == "datetime":  # UTC; each distinct time formatted once (a night writes few: its own)
+            codes, distinct = pd.factorize(pd.to_datetime(values, utc=True), use_na_sentinel=True)
+            text = pa.array(pd.Index(distinct).strftime("%Y-%m-%d %H:%M:%S.%f+00:00").to_numpy(dtype=object), type=pa.large_string())
+            arrays[column] = text.take(pa.array(codes, mask=codes < 0))
         elif kind == "int":
             arrays[column] = pa.array(pd.array(values, dtype="Int64"))
         elif kind == "float":
@@ -221,36 +205,54 @@ def update(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
         return 0
     stage = _stage(connection, table, frame)
     match = " AND ".join(f'{stage}."{k}" = "{table.name}"."{k}"' for k in keys)
-    sets = ", ".join(f'"{c}" = (SELECT {stage}."{c}" FROM {stage} WHERE {match})' for c in frame.columns if c not in keys)
-    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} WHERE EXISTS (SELECT 1 FROM {stage} WHERE {match})'))
+    sets = ", ".join(f'"{c}" = {stage}."{c}"' for c in frame.columns if c not in keys)
+    # UPDATE … FROM (PostgreSQL, SQLite 3.33+): a join, where correlated subqueries would scan the stage per row
+    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} FROM {stage} WHERE {match}'))
     connection.execute(text(f"DROP TABLE {stage}"))
     return result.rowcount
 
 
+def _sqlite_csv(connection: Connection, sql: str, columns: list[str], out: io.BytesIO, rows_per_chunk: int = 500_000) -> None:
+    """The query's rows as PostgreSQL-style CSV (text quoted, NULL empty), made by SQLite itself
+    with group_concat a chunk of rows at a time: fetching a million rows as Python tuples takes
+    seconds and holds the GIL that the night's other threads need."""
+    cell = lambda c: f"""CASE WHEN q."{c}" IS NULL THEN '' ELSE '"' || replace(CAST(q."{c}" AS TEXT), '"', '""') || '"' END"""
+    line = " || ',' || ".join(cell(c) for c in columns)
+    offset = 0
+    while True:
+        chunk = connection.exec_driver_sql(
+            f"SELECT group_concat(line, char(10)), count(*) FROM (SELECT {line} AS line FROM ({sql}) AS q LIMIT {rows_per_chunk} OFFSET {offset})"
+        ).one()
+        if not chunk[1]:
+            return
+        out.write(chunk[0].encode("utf-8") + b"\n")
+        offset += rows_per_chunk
+
+
 def read(connection: Connection, query, types: dict[str, str] | None = None) -> pd.DataFrame:
-    """The rows of a SELECT as a frame, fast for millions of rows: ``COPY (query) TO STDOUT`` read
-    by Arrow on PostgreSQL, one fetchall on SQLite (row objects through the ORM cost seconds per
-    million). ``types`` converts columns: ``int`` (nullable), ``float``, ``datetime`` (UTC)."""
+    """The rows of a SELECT as a frame, fast for millions of rows: CSV made by the database
+    (``COPY (query) TO STDOUT`` on PostgreSQL, group_concat on SQLite) read by Arrow; row objects
+    through the ORM cost seconds per million. ``types`` converts columns: ``int`` (nullable),
+    ``float``, ``datetime`` (UTC)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     columns = [c.name for c in query.selected_columns]
+    buffer = io.BytesIO()
     if connection.dialect.name == "postgresql":
-        buffer = io.BytesIO()
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)
-        options = pacsv.ConvertOptions(column_types={c: pa.large_string() for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False)
-        if buffer.tell():
-            table = pacsv.read_csv(io.BytesIO(buffer.getvalue()), read_options=pacsv.ReadOptions(column_names=columns), convert_options=options)
-            frame = table.to_pandas()
-        else:
-            frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     else:
-        rows = connection.exec_driver_sql(sql).fetchall()
-        frame = pd.DataFrame(rows, columns=columns, dtype=object)
+        _sqlite_csv(connection, sql, columns, buffer)
+    options = pacsv.ConvertOptions(column_types={c: pa.large_string() for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False)
+    if buffer.tell():
+        table = pacsv.read_csv(io.BytesIO(buffer.getvalue()), read_options=pacsv.ReadOptions(column_names=columns), convert_options=options)
+        frame = table.to_pandas()
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     for column, kind in (types or {}).items():
         if kind == "int":  # through Arrow: exact for 64-bit values, where a float would round them
             values = pa.array(frame[column].to_numpy(dtype=object), from_pandas=True)

@@ -242,16 +242,18 @@ class Publication:
     events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
     exceptions: pd.DataFrame  # new or changed exceptions: publish.exceptions.STORE_COLUMNS
     metrics: list[dict[str, Any]]
-    exceptions_seen: pd.DataFrame | None = None  # fingerprint, last_seen_run_id, last_seen_at of those found again unchanged
+    exceptions_seen: pd.DataFrame | None = None  # found again unchanged: fingerprint, row, last_seen_run_id, last_seen_at
 
 
 def publish_night(
     engine: Engine, run_id: int, publication: Publication, counts: dict[str, Any], message: str | None = None,
     before_commit: Callable[[], None] | None = None,
-) -> None:
+) -> dict[str, float]:
     """Make a night visible all at once: persons, links, events, exceptions, metrics and the run's
     end in one transaction. Readers see the previous night until it commits; a failure or a killed
-    process leaves the previous publication as it was."""
+    process leaves the previous publication as it was. Returns the seconds spent per table (also
+    kept in the run's counts as ``store_seconds``)."""
+    from nominal.stopwatch import Stopwatch
     from store import bulk
 
     p = publication
@@ -264,33 +266,37 @@ def publish_night(
         raise ValueError(f"person status {min(bad_status)!r} is not one of {', '.join(PERSON_STATUSES)}")
     now = utcnow()
     log.info("publish: writing %d persons, %d links, %d exceptions", len(p.persons), len(p.links), len(p.exceptions))
+    watch = Stopwatch()
     with engine.begin() as connection:
         persons = p.persons.assign(first_seen_run_id=run_id, last_seen_run_id=run_id, created_at=now, updated_at=now)
         bulk.upsert(connection, Person.__table__, persons, ("person_id",), keep=("first_seen_run_id", "created_at"))
         if len(p.retired):
             retired = p.retired[["person_id"]].assign(status="retired", status_reason="no current record", last_seen_run_id=run_id, updated_at=now)
             bulk.update(connection, Person.__table__, retired, ("person_id",))
+        watch.lap("persons")
         bulk.delete_keys(connection, PersonLink.__table__, p.links_gone[["feed", "source_key"]])
         bulk.upsert(connection, PersonLink.__table__, p.links.assign(run_id=run_id, linked_at=now), ("feed", "source_key"))
+        watch.lap("links")
         if len(p.events):
             events = p.events.assign(run_id=run_id, created_at=now)
             events["old_person_ids"] = events["old_person_ids"].map(lambda ids: json.dumps(list(ids)))
             events["detail"] = events["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
             bulk.insert(connection, PersonEvent.__table__, events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]])
         bulk.upsert(connection, ExceptionRecord.__table__, p.exceptions, ("fingerprint",))
-        seen = p.exceptions_seen
-        if seen is not None and len(seen):
-            last = seen.iloc[0]
-            bulk.set_values(connection, ExceptionRecord.__table__, "fingerprint", seen["fingerprint"],
-                            {"last_seen_run_id": int(last["last_seen_run_id"]), "last_seen_at": last["last_seen_at"]})
+        if p.exceptions_seen is not None:
+            bulk.update(connection, ExceptionRecord.__table__, p.exceptions_seen, ("fingerprint",))
+        watch.lap("exceptions")
         if p.metrics:
             connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics])
         connection.execute(
-            update(Run).where(Run.id == run_id).values(status="succeeded", counts=dict(counts), message=message, finished_at=now)
+            update(Run).where(Run.id == run_id).values(status="succeeded", counts={**counts, "store_seconds": watch.seconds}, message=message, finished_at=now)
         )
         if before_commit is not None:  # e.g. the night's reports finishing: if they fail, nothing is published
             before_commit()
+        watch.lap("waiting_for_reports")
+    watch.lap("commit")
     log.info("publish: committed run %d", run_id)
+    return watch.seconds
 
 
 def record_exceptions(

@@ -337,10 +337,13 @@ def test_a_night_recomputes_only_the_persons_whose_records_changed_and_equals_a_
     assert night.counts["persons_recomputed"] == 1 and night.counts["persons_written"] == 1
     assert night.counts["exceptions"]["closed"] == 0 and night.counts["exceptions"]["new"] == 0
     with store_engine.connect() as c:
-        carried = c.execute(select(ExceptionRecord.status, ExceptionRecord.last_seen_run_id, ExceptionRecord.row)
+        carried = c.execute(select(ExceptionRecord.status, ExceptionRecord.last_seen_run_id, ExceptionRecord.source_key, ExceptionRecord.row)
                             .where(ExceptionRecord.kind == "conflict")).all()
-    assert {(status, seen) for status, seen, _ in carried} == {("open", run_id)}  # carried forward, still open
-    assert {row for _, _, row in carried} <= set(tomorrow.loc[:2, "_row"])  # at the record's row tonight
+        rows_seen = dict(c.execute(select(ExceptionRecord.source_key, ExceptionRecord.row).where(ExceptionRecord.last_seen_run_id == run_id)).all())
+    assert {(status, seen) for status, seen, _, _ in carried} == {("open", run_id)}  # carried forward, still open
+    row_tonight = dict(zip(tomorrow["source_key"], tomorrow["_row"]))
+    assert all(row == row_tonight[key] for _, _, key, row in carried)  # at the record's row tonight
+    assert all(row == row_tonight[key] for key, row in rows_seen.items() if key in row_tonight)
     incremental = store_contents(store_engine)
     _, full = publish(store_engine, tomorrow, persons, AS_OF + dt.timedelta(days=1), full=True)
     assert full.counts["persons_recomputed"] == 2 and full.counts["persons_written"] == 0
