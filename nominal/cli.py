@@ -447,7 +447,7 @@ def status(
         style = {"failed": "red", "gate_failed": "yellow", "running": "cyan"}.get(r.status)
         table.add_row(
             str(r.id), r.kind, r.as_of.isoformat(), r.status, took, gates,
-            f"{publish['persons']:,}" if "persons" in publish else "",
+            f"{publish['persons']:,} ({publish.get('persons_written', 0):,} written)" if "persons" in publish else "",
             f"{exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open" if exceptions else "",
             r.message or "", style=style,
         )

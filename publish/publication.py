@@ -99,7 +99,7 @@ def prepare(
     links = clusters[_LINK_COLUMNS].reset_index(drop=True)
     where = record_keys(people).get_indexer(record_keys(links))
     if (where < 0).any():
-        raise ValueError(f"{int((where < 0).sum())} persons' records are not among tonight's: matching and publish disagree")
+        raise ValueError(f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree")
     links["record_hash"] = hashes[where]
     same, old_person, gone = _unchanged_links(links, now_in_store.links)
     watch.lap("with_persons")
