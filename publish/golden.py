@@ -27,6 +27,8 @@ GOLDEN_FIELDS: dict[str, str] = {
     "registration_start": "datetime64[ms]", "notification_due": "datetime64[ms]", "release_date": "datetime64[ms]",
 }
 GOLDEN_COLUMNS = ("person_id", "status", "status_reason", *GOLDEN_FIELDS, "lineage")
+# Bumped by a release that changes what survivorship publishes: the next night recomputes everyone.
+SURVIVORSHIP_VERSION = 2
 
 
 def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
@@ -176,15 +178,19 @@ def golden_records(
             chosen[published][at] = rows
     for field, dtype in GOLDEN_FIELDS.items():
         out[field] = columns.get(field, pd.Series(pd.NA, index=out.index, dtype=dtype))
-    out["lineage"] = _lineage(records, len(out), chosen, run_id)
-    out["content_hash"] = content_hash(out, records, chosen)
+    # per field, the persons whose value is an officer's accepted one (it came from a pinned record)
+    accepted = {field: (rows >= 0) & pinned[field][np.maximum(rows, 0)] for field, rows in chosen.items() if field in (pinned or {})}
+    accepted = {field: persons for field, persons in accepted.items() if persons.any()}
+    out["lineage"] = _lineage(records, len(out), chosen, run_id, accepted)
+    out["content_hash"] = content_hash(out, records, chosen, accepted)
     return out[[*GOLDEN_COLUMNS, "content_hash"]], chosen
 
 
-def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_id: int) -> np.ndarray:
+def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_id: int, accepted: dict[str, np.ndarray]) -> np.ndarray:
     """Per person, as JSON text: ``{"run_id": R, "records": [[feed, source_key, extract_date], …],
-    "fields": {field: index into records}}``. Each source record is listed once, however many
-    values it gives; built by Arrow over whole columns (a million json.dumps calls would take long)."""
+    "fields": {field: index into records}}``, and ``"accepted": [field, …]`` for values an officer
+    accepted. Each source record is listed once, however many values it gives; built by Arrow over
+    whole columns (a million json.dumps calls would take long)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -207,7 +213,13 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
         piece = pc.binary_join_element_wise(text(f'"{field}":'), number, text(""))
         pieces.append(pc.if_else(pa.array(index >= 0), piece, text(None)))
     fields = pc.fill_null(pc.binary_join_element_wise(*pieces, text(","), null_handling="skip"), text("")) if pieces else pa.array([""] * n, pa.large_string())
-    joined = pc.binary_join_element_wise(text(f'{{"run_id":{int(run_id)},"records":['), record_text, text('],"fields":{'), fields, text("}}"), text(""))
+    decided = pa.array([""] * n, pa.large_string())
+    if accepted:
+        officer = [pc.if_else(pa.array(persons), text(f'"{field}"'), text(None)) for field, persons in accepted.items()]
+        names = pc.binary_join_element_wise(*officer, text(","), null_handling="skip")
+        listed = pc.binary_join_element_wise(text(',"accepted":['), names, text("]"), text(""))
+        decided = pc.if_else(pa.array(np.logical_or.reduce(list(accepted.values()))), listed, text(""))
+    joined = pc.binary_join_element_wise(text(f'{{"run_id":{int(run_id)},"records":['), record_text, text('],"fields":{'), fields, text("}"), decided, text("}"), text(""))
     return joined.to_numpy(zero_copy_only=False)
 
 
@@ -220,7 +232,7 @@ def _json_escape(values: pd.Series) -> pd.Series:
     return text
 
 
-def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, np.ndarray]) -> np.ndarray:
+def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, np.ndarray], accepted: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """A fingerprint of everything published for a person and which record each value came from
     (not the run or extract: otherwise every person would be rewritten every night), so that a
     night writes only the persons that changed."""
@@ -229,7 +241,15 @@ def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, 
     source = pd.util.hash_pandas_object(records[["feed", "source_key"]], index=False).to_numpy()
     for i, rows in enumerate(chosen.values()):
         hashed = hashed * np.uint64(1_000_003) + np.where(rows >= 0, source[np.maximum(rows, 0)], np.uint64(i))
+    for i, (field, persons) in enumerate(sorted((accepted or {}).items())):  # a value that became an officer's is a change
+        hashed = hashed * np.uint64(1_000_003) + persons.astype(np.uint64) * np.uint64(7919 + i)
     return np.char.mod("%016x", hashed).astype(object)
+
+
+def accepted_fields(lineage: dict | str) -> list[str]:
+    """The fields whose published value an officer accepted (``nominal decide accept-value``)."""
+    data = json.loads(lineage) if isinstance(lineage, str) else lineage
+    return list(data.get("accepted", []))
 
 
 def source_of(lineage: dict | str, field: str) -> list[str] | None:

@@ -20,7 +20,7 @@ from . import findings as F
 from .conflicts import conflicts
 from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
-from .golden import accepted_values, golden_records, with_persons
+from .golden import SURVIVORSHIP_VERSION, accepted_values, golden_records, with_persons
 from .keys import isin, record_keys
 from .rules import PublishRules
 
@@ -104,7 +104,7 @@ def prepare(
     same, old_person, gone = _unchanged_links(links, now_in_store.links)
     watch.lap("with_persons")
 
-    rules_fingerprint = rules.fingerprint()
+    rules_fingerprint = f"{SURVIVORSHIP_VERSION}:{rules.fingerprint()}"
     everyone = full or now_in_store.rules != rules_fingerprint
     affected = None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people)
     subset = people if affected is None else people[isin(people["person_id"], affected)].reset_index(drop=True)

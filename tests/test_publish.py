@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from nominal import canonical
 from publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
 from publish.findings import FINDING_COLUMNS
-from publish.golden import golden_records, source_of, with_persons
+from publish.golden import accepted_fields, golden_records, source_of, with_persons
 from publish.publication import StoreNow, prepare
 from publish.reports import (
     PendingReports,
@@ -370,13 +370,14 @@ def test_an_accepted_value_is_published_settles_its_conflicts_and_lapses_when_th
     _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
     assert night.golden["date_of_birth"][0] == day("1980-02-01")
     assert source_of(night.golden["lineage"][0], "date_of_birth")[:2] == ["prison", "B1"]
+    assert accepted_fields(night.golden["lineage"][0]) == ["date_of_birth"] and accepted_fields(first.golden["lineage"][0]) == []
     rows = night.exceptions_tonight.set_index("fingerprint")
     assert rows.loc[dob_conflicts["fingerprint"].iloc[0], "status"] == "resolved"  # the officer settled it
     assert not ((rows["rule"] == "date_of_birth_differs") & (rows["status"] == "open")).any()
     changed = frame.copy()
     changed.loc[2, "date_of_birth"] = day("1980-03-01")  # the prison now says something else again
     _, later = publish(store_engine, changed, persons, AS_OF + dt.timedelta(days=2))
-    assert later.golden["date_of_birth"][0] == day("1980-01-02")  # the rules choose again
+    assert later.golden["date_of_birth"][0] == day("1980-01-02") and accepted_fields(later.golden["lineage"][0]) == []  # the rules choose again
     assert ((later.exceptions_tonight["rule"] == "date_of_birth_differs") & (later.exceptions_tonight["status"] == "open")).any()
 
 
