@@ -350,6 +350,20 @@ def test_a_night_recomputes_only_the_persons_whose_records_changed_and_equals_a_
     assert store_contents(store_engine) == incremental
 
 
+def test_links_published_before_records_were_hashed_recompute_every_person_once(store_engine):
+    from sqlalchemy import update
+
+    frame = three_agencies()
+    persons = ["P000000001", "P000000002", "P000000003"]
+    publish(store_engine, frame, persons)
+    with store_engine.begin() as c:  # as revision 0004 leaves a store published before it
+        c.execute(update(PersonLink).values(record_hash=None))
+    _, upgraded = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
+    assert upgraded.counts["persons_recomputed"] == 3 and upgraded.counts["links_written"] == 3
+    _, after = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=2))
+    assert after.counts["persons_recomputed"] == 0 and after.counts["links_written"] == 0
+
+
 def test_changed_publish_rules_recompute_every_person(store_engine):
     frame = three_agencies()
     publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"])
