@@ -235,10 +235,12 @@ def staging_path(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
 
 
 def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
-    """A fresh folder beside the night's final one, where the run writes its reports and Data Docs."""
+    """A fresh folder beside the night's final one, where the run writes its reports and Data Docs.
+    Called with the run lock held, so any other staging folder was left by a run that was killed:
+    it is removed (it may hold masked data that was never published)."""
     staging = staging_path(reports_dir, as_of, run_id)
-    if staging.exists():
-        shutil.rmtree(staging)
+    for stale in reports_dir.glob(".*.run*") if reports_dir.is_dir() else []:
+        shutil.rmtree(stale, ignore_errors=True)
     staging.mkdir(parents=True)
     return staging
 

@@ -243,7 +243,10 @@ def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
     t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     hostile = finding("X1234567", "x", rule="surname_letters") | {"detail": "=cmd|' /C calc'!A0"}
     rows = merge_exceptions(night_of(hostile), empty_store().exceptions, 1, t, {"police"})
+    killed = staging_folder(tmp_path, AS_OF - dt.timedelta(days=1), 7)  # left by a run that was killed
+    (killed / "exceptions_police_validation.csv").write_text("half a night")
     staging = staging_folder(tmp_path, AS_OF, 1)
+    assert not killed.exists() and staging.is_dir()
     stage_reports(staging, AS_OF, 1, "succeeded", rows, {"publish": {"exceptions": {"new": 1}}}, {}).finish()
     csv_text = (staging / "exceptions_police_validation.csv").read_text()
     assert "X1234567" not in csv_text
