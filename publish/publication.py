@@ -71,14 +71,14 @@ def _hex(hashes: np.ndarray) -> np.ndarray:
     return np.char.mod("%016x", hashes.view(np.uint64)).astype(object)
 
 
-def record_hashes(records: pd.DataFrame, keys: pd.DataFrame, hashes: np.ndarray | None = None) -> pd.Series:
-    """The content hashes (as text) of the records named by ``keys`` (feed, source_key), indexed by
-    them, so that an exception about a record can tell when it changed. ``hashes``: all of
-    ``records``' (``record_content_hashes``), when already computed."""
-    index = record_keys(records)
-    wanted = index.isin(record_keys(keys.dropna(subset=["feed", "source_key"])))
-    subset = hashes[wanted] if hashes is not None else record_content_hashes(records[wanted])
-    return pd.Series(_hex(subset), index=index[wanted])
+def _hashes_at(people: pd.DataFrame, where: np.ndarray, hashes: np.ndarray | None) -> np.ndarray:
+    """The content hashes, as text, of ``people``'s rows at ``where`` (NaN where -1: no such
+    record), so that an exception about a record can tell when it changed. ``hashes``: all of
+    ``people``'s (``record_content_hashes``) when already computed; else only those rows are hashed."""
+    found = where >= 0
+    out = np.full(len(where), np.nan, dtype=object)
+    out[found] = _hex(hashes[where[found]] if hashes is not None else record_content_hashes(people.iloc[where[found]]))
+    return out
 
 
 def prepare(
@@ -95,9 +95,10 @@ def prepare(
     now = now or utcnow()
     watch = Stopwatch()
     people = with_persons(records, clusters)
+    keys = record_keys(people)  # one key index for every look-up below
     hashes = record_content_hashes(people)
     links = clusters[_LINK_COLUMNS].reset_index(drop=True)
-    where = record_keys(people).get_indexer(record_keys(links))
+    where = keys.get_indexer(record_keys(links))
     if (where < 0).any():
         raise ValueError(f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree")
     links["record_hash"] = hashes[where]
@@ -106,7 +107,7 @@ def prepare(
 
     rules_fingerprint = f"{SURVIVORSHIP_VERSION}:{rules.fingerprint()}"
     everyone = full or now_in_store.rules != rules_fingerprint
-    affected = None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people)
+    affected = None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people, keys)
     subset = people if affected is None else people[isin(people["person_id"], affected)].reset_index(drop=True)
     persons = clusters if affected is None else clusters[isin(clusters["person_id"], affected)]
     pinned = accepted_values(subset, now_in_store.accepted, rules)
@@ -114,11 +115,11 @@ def prepare(
     watch.lap("golden")
 
     found = F.concat([
-        validation_findings(validation, people, hashes),
-        _review_findings(review, people, hashes),
+        validation_findings(validation, people, hashes, keys),
+        _review_findings(review, people, hashes, keys),
         _attention_findings(clusters),
         _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
-        F.empty() if affected is None else _carried_conflicts(now_in_store.exceptions, affected, people, rules),
+        F.empty() if affected is None else _carried_conflicts(now_in_store.exceptions, affected, people, keys, rules),
         discrepancies(people[[c for c in DISCREPANCY_COLUMNS if c in people]], as_of, rules.discrepancies),
     ])
     watch.lap("findings")
@@ -199,7 +200,7 @@ def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndar
     return same, old["person_id"].to_numpy(dtype=object), gone
 
 
-def _affected_persons(links, same, old_person, gone, clusters, now_in_store: StoreNow, people) -> np.ndarray:
+def _affected_persons(links, same, old_person, gone, clusters, now_in_store: StoreNow, people, keys: pd.Index) -> np.ndarray:
     """Persons whose golden record may differ from the one published: a record of theirs changed,
     arrived, left or moved (tonight's person and the one it left), their status changed, or an
     officer accepted a value of theirs (decisions are few; recomputing those persons is cheap)."""
@@ -212,14 +213,14 @@ def _affected_persons(links, same, old_person, gone, clusters, now_in_store: Sto
     ]
     decided = []
     if now_in_store.accepted is not None and len(now_in_store.accepted):
-        where = record_keys(people).get_indexer(record_keys(now_in_store.accepted))
+        where = keys.get_indexer(record_keys(now_in_store.accepted))
         decided = people["person_id"].to_numpy(dtype=object)[where[where >= 0]]
     parts = [links["person_id"].to_numpy(dtype=object)[~same], old_person[~same], gone["person_id"].to_numpy(dtype=object),
              status_changed.to_numpy(dtype=object), np.asarray(decided, dtype=object)]
     return pd.unique(pd.Series(np.concatenate(parts), dtype=object).dropna().to_numpy(dtype=object))
 
 
-def _carried_conflicts(existing: pd.DataFrame, affected: np.ndarray, people: pd.DataFrame, rules: PublishRules) -> pd.DataFrame:
+def _carried_conflicts(existing: pd.DataFrame, affected: np.ndarray, people: pd.DataFrame, keys: pd.Index, rules: PublishRules) -> pd.DataFrame:
     """The stored conflicts of persons not recomputed tonight, as found again (their records and
     golden record are as they were), at their record's row tonight."""
     if existing.empty:
@@ -231,8 +232,7 @@ def _carried_conflicts(existing: pd.DataFrame, affected: np.ndarray, people: pd.
         & existing["person_id"].notna().to_numpy() & ~isin(existing["person_id"], affected)
     )
     carried = existing[keep].reset_index(drop=True)
-    rows = people["_row"].set_axis(record_keys(people)).reindex(record_keys(carried))
-    out = carried.assign(row=pd.array(rows.to_numpy(), dtype="Int64"), data=None)
+    out = carried.assign(row=_rows_at(people, keys.get_indexer(record_keys(carried))), data=None)
     return out[[*F.FINDING_COLUMNS, "data_hash"]]
 
 
@@ -244,31 +244,33 @@ def _without_accepted(found: pd.DataFrame, records: pd.DataFrame, pinned: dict[s
     return found[~isin(found["person_id"].astype(str) + "\x1f" + found["field"].astype(str), settled)].reset_index(drop=True)
 
 
-def validation_findings(validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None) -> pd.DataFrame:
-    """Validation's exceptions with the record's person and, as their data, the record's content."""
+def _rows_at(people: pd.DataFrame, where: np.ndarray) -> pd.arrays.IntegerArray:
+    """The delivery rows of ``people``'s records at ``where`` (NA where -1)."""
+    rows = pd.array(people["_row"], dtype="Int64")
+    return pd.array(np.where(where >= 0, rows[np.maximum(where, 0)], pd.NA), dtype="Int64")
+
+
+def validation_findings(validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None, keys: pd.Index | None = None) -> pd.DataFrame:
+    """Validation's exceptions with the record's person and, as their data, the record's content.
+    ``hashes`` and ``keys`` (``record_keys(people)``): when the caller has them already."""
     if validation is None or validation.empty:
         return F.empty()
-    hashes = record_hashes(people, validation, hashes)
-    where = record_keys(people).get_indexer(record_keys(validation))
+    where = (record_keys(people) if keys is None else keys).get_indexer(record_keys(validation))
     found = where >= 0
-    out = validation.assign(person_id=None, data=None)
-    out.loc[found, "person_id"] = people["person_id"].to_numpy(dtype=object)[where[found]]
-    out.loc[found, "data"] = hashes.reindex(record_keys(validation)[found]).to_numpy(dtype=object)
+    out = validation.assign(person_id=np.where(found, people["person_id"].to_numpy(dtype=object)[np.maximum(where, 0)], None),
+                            data=_hashes_at(people, where, hashes))
     out["data"] = out["data"].fillna(out["detail"])  # feed-level exceptions: their detail is their data
     out["other_feed"], out["other_source_key"] = None, None
     out["row"] = out["row"].astype("Int64")
     return out[list(F.FINDING_COLUMNS)]
 
 
-def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray) -> pd.DataFrame:
+def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index) -> pd.DataFrame:
     if review is None or review.empty:
         return F.empty()
-    both = pd.concat([review[["feed", "source_key"]], review[["other_feed", "other_source_key"]].set_axis(["feed", "source_key"], axis=1)])
-    hashes = record_hashes(people, both, hashes)
-    a = hashes.reindex(record_keys(review)).to_numpy(dtype=object)
-    b = hashes.reindex(record_keys(review, "other_feed", "other_source_key")).to_numpy(dtype=object)
-    rows = people["_row"].set_axis(record_keys(people)).reindex(record_keys(review))
-    out = review.assign(field=None, row=pd.array(rows.to_numpy(), dtype="Int64"), data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy())
+    at, other_at = keys.get_indexer(record_keys(review)), keys.get_indexer(record_keys(review, "other_feed", "other_source_key"))
+    a, b = _hashes_at(people, at, hashes), _hashes_at(people, other_at, hashes)
+    out = review.assign(field=None, row=_rows_at(people, at), data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy())
     return out[list(F.FINDING_COLUMNS)]
 
 
