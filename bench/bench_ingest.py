@@ -16,7 +16,7 @@ CHILD = """
 import json, sys, time, datetime as dt
 from pathlib import Path
 from nominal.config import load_config
-from flows.ingest import ingest_night
+from nominal.flows.ingest import ingest_night
 config = load_config()
 config.archive = sys.argv[2]
 started = time.perf_counter()
@@ -34,7 +34,9 @@ def main() -> None:
     print(f"ingest, {people:,} people, one night (three feeds)")
     for feed, (status, read, mapped, issues) in result["feeds"].items():
         print(f"  {feed:10} {status:8} rows read {read:>9,}  mapped {mapped:>9,}  issues {issues:>7,}")
-    print(f"  seconds (ingest only): {result['seconds']}   process wall: {result['wall_seconds']}   peak RSS: {result['peak_rss_mb']:,} MB")
+    print(
+        f"  seconds (ingest only): {result['seconds']}   process wall: {result['wall_seconds']}   peak RSS: {result['peak_rss_mb']:,} MB"
+    )
 
 
 if __name__ == "__main__":

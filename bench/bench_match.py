@@ -62,18 +62,27 @@ def print_dataset(name: str, results: dict[str, dict]) -> None:
     print(f"  {'':36} {'nominal':>24} {'splink':>24}")
     for title, show in rows:
         print(f"  {title:36} {show(nominal):>24} {show(splink):>24}")
-    print("  default result: nominal's own (link threshold 0.95 with its identifier links, twins rule and "
-          "unique-identifier splits); Splink's clustered at 0.95 by cluster_pairwise_predictions_at_threshold")
+    print(
+        "  default result: nominal's own (link threshold 0.95 with its identifier links, twins rule and "
+        "unique-identifier splits); Splink's clustered at 0.95 by cluster_pairwise_predictions_at_threshold"
+    )
     clusters = nominal["default"]["clusters"]
-    print(f"  nominal default: {clusters['persons']:,} persons for {clusters['true_people']:,} people, "
-          f"{clusters['true_people_split']} people split, {clusters['persons_merging_people']} persons merging people, "
-          f"{nominal['links_cut']} links cut by constraints")
+    print(
+        f"  nominal default: {clusters['persons']:,} persons for {clusters['true_people']:,} people, "
+        f"{clusters['true_people_split']} people split, {clusters['persons_merging_people']} persons merging people, "
+        f"{nominal['links_cut']} links cut by constraints"
+    )
     print(f"  nominal stages (s): {nominal['stages']}")
     print(f"  splink stages (s):  {splink['stages']}")
     if nominal["null_comparisons"]:
-        print(f"  WARNING: nominal compared no pair on {', '.join(nominal['null_comparisons'])} (null for every pair): "
-              "the matcher did not see these columns")
-    print(f"  nominal pairs by rule: {nominal['pairs_by_rule']}" + (f"  skipped blocks: {nominal['skipped_blocks']}" if nominal["skipped_blocks"] else ""))
+        print(
+            f"  WARNING: nominal compared no pair on {', '.join(nominal['null_comparisons'])} (null for every pair): "
+            "the matcher did not see these columns"
+        )
+    print(
+        f"  nominal pairs by rule: {nominal['pairs_by_rule']}"
+        + (f"  skipped blocks: {nominal['skipped_blocks']}" if nominal["skipped_blocks"] else "")
+    )
 
 
 def targets(name: str, results: dict[str, dict]) -> list[str]:
@@ -85,10 +94,14 @@ def targets(name: str, results: dict[str, dict]) -> list[str]:
         n, s = nominal[which]["f1"], splink[which]["f1"]
         ahead = n >= s if febrl else n > s
         ok = n >= floor and ahead
-        lines.append(f"{label(name)}: {which} F1 nominal {n:.4f} (>= {floor}: {'yes' if n >= floor else 'NO'}) "
-                     f"vs Splink {s:.4f} ({'>=' if febrl else '>'}: {'yes' if ahead else 'NO'})  {'met' if ok else 'NOT MET'}")
+        lines.append(
+            f"{label(name)}: {which} F1 nominal {n:.4f} (>= {floor}: {'yes' if n >= floor else 'NO'}) "
+            f"vs Splink {s:.4f} ({'>=' if febrl else '>'}: {'yes' if ahead else 'NO'})  {'met' if ok else 'NOT MET'}"
+        )
     fast = nominal["seconds"] <= splink["seconds"]
-    lines.append(f"{label(name)}: time nominal {nominal['seconds']:.1f} s vs Splink {splink['seconds']:.1f} s  {'met' if fast else 'NOT MET'}")
+    lines.append(
+        f"{label(name)}: time nominal {nominal['seconds']:.1f} s vs Splink {splink['seconds']:.1f} s  {'met' if fast else 'NOT MET'}"
+    )
     return lines
 
 
@@ -101,7 +114,9 @@ def print_summary(all_results: dict[str, dict[str, dict]]) -> None:
         for tool in TOOLS:
             r = results[tool]
             best = f"{r['best']['f1']:.4f} ({r['best']['threshold']})"
-            print(f"  {label(name):26} {tool:8} {r['seconds']:>8.2f} {r['peak_mb']:>8,} {r['blocking_recall']:>9.4f} {best:>16} {r['default']['f1']:>12.4f}")
+            print(
+                f"  {label(name):26} {tool:8} {r['seconds']:>8.2f} {r['peak_mb']:>8,} {r['blocking_recall']:>9.4f} {best:>16} {r['default']['f1']:>12.4f}"
+            )
     print("\ntargets")
     for name, results in all_results.items():
         for line in targets(name, results):

@@ -18,10 +18,10 @@ import json, sys, time, datetime as dt, tempfile, resource
 from pathlib import Path
 import pandas as pd
 from nominal.config import load_config
-from flows.ingest import ingest_night
-from matching.evaluate import evaluate
-from matching.pipeline import match
-from matching.settings import load_settings
+from nominal.flows.ingest import ingest_night
+from nominal.matching.evaluate import evaluate
+from nominal.matching.pipeline import match
+from nominal.matching.settings import load_settings
 data, first = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2])
 second = first + dt.timedelta(days=1)
 config = load_config()
@@ -56,11 +56,17 @@ def main() -> None:
     data = dataset(people, nights=2)
     r = measured(CHILD, str(data), START.isoformat())
     print(f"matching at scale: {people:,} people, {r['records']:,} records")
-    print(f"  full match            {r['full_seconds']:>7} s   peak RSS so far {r['full_peak_mb']:,} MB   pairwise {r['full_accuracy']}")
+    print(
+        f"  full match            {r['full_seconds']:>7} s   peak RSS so far {r['full_peak_mb']:,} MB   pairwise {r['full_accuracy']}"
+    )
     print(f"    stages: {r['full_stages']}")
-    print(f"  next night, incremental {r['incremental_seconds']:>5} s   ({r['changed_records']:,} records new or changed)")
+    print(
+        f"  next night, incremental {r['incremental_seconds']:>5} s   ({r['changed_records']:,} records new or changed)"
+    )
     print(f"    stages: {r['incremental_stages']}")
-    print(f"  next night, full        {r['second_full_seconds']:>5} s   incremental equals full: {r['incremental_equals_full']}")
+    print(
+        f"  next night, full        {r['second_full_seconds']:>5} s   incremental equals full: {r['incremental_equals_full']}"
+    )
     print(f"  peak RSS (whole child, with both nights' records loaded): {r['peak_mb']:,} MB")
 
 

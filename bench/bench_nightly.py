@@ -22,7 +22,7 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHILD = """
 import datetime as dt, json, logging, sys
 from nominal.config import load_config
-from flows.nightly import run_night_in_flow
+from nominal.flows.nightly import run_night_in_flow
 config = load_config(sys.argv[1])
 summary = run_night_in_flow(config, dt.date.fromisoformat(sys.argv[2]), landing=sys.argv[3], db_url=sys.argv[4])
 p = summary["counts"]["publish"]
@@ -57,9 +57,13 @@ def main() -> None:
             r = measured(CHILD, str(config), night.isoformat(), str(data / "landing"), url)
             s, store = r["seconds"], r["store"]
             rate = r["persons_written"] / store["persons"] if store.get("persons") else 0
-            print(f"  {label}: {r['wall_seconds']:>6.1f} s wall ({sum(s.values()):.1f} s in the flow), peak RSS {r['peak_rss_mb']:,} MB")
-            print(f"    {r['records']:,} records → {r['persons']:,} persons; golden records computed for {r['persons_recomputed']:,}; "
-                  f"written {r['persons_written']:,} persons, {r['links_written']:,} links; exceptions {r['exceptions']}")
+            print(
+                f"  {label}: {r['wall_seconds']:>6.1f} s wall ({sum(s.values()):.1f} s in the flow), peak RSS {r['peak_rss_mb']:,} MB"
+            )
+            print(
+                f"    {r['records']:,} records → {r['persons']:,} persons; golden records computed for {r['persons_recomputed']:,}; "
+                f"written {r['persons_written']:,} persons, {r['links_written']:,} links; exceptions {r['exceptions']}"
+            )
             print(f"    stages: {s}")
             print(f"    within prepare_publication: {r['prepare']}")
             print(f"    publish transaction: {store} (s); persons written at {rate:,.0f} persons/s")

@@ -17,8 +17,8 @@ CHILD = """
 import json, sys, time, datetime as dt, tempfile
 from pathlib import Path
 from nominal.config import load_config
-from flows.ingest import ingest_night
-from flows.validate import validate_feeds
+from nominal.flows.ingest import ingest_night
+from nominal.flows.validate import validate_feeds
 config = load_config()
 config.archive = sys.argv[2]
 night = dt.date.fromisoformat(sys.argv[3])
@@ -49,8 +49,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="nominal-bench-archive-") as archive:
             r = measured(CHILD, str(data / "landing"), archive, START.isoformat(), str(extra))
         label = "as generated" if not extra else f"+{extra:,} failing PNC IDs in police"
-        print(f"  {label:34} records {r['records']:,}  exceptions {r['exceptions']:,} (valid_pnc_id {r['pnc_failures']:,})")
-        print(f"  {'':34} validate {r['validate_seconds']} s (ingest before it {r['ingest_seconds']} s)  peak RSS {r['peak_rss_mb']:,} MB  gates {r['gates']}")
+        print(
+            f"  {label:34} records {r['records']:,}  exceptions {r['exceptions']:,} (valid_pnc_id {r['pnc_failures']:,})"
+        )
+        print(
+            f"  {'':34} validate {r['validate_seconds']} s (ingest before it {r['ingest_seconds']} s)  peak RSS {r['peak_rss_mb']:,} MB  gates {r['gates']}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,19 @@ HERE = Path(__file__).resolve().parent
 MAPPING = HERE / "febrl4_mapping.yaml"
 SETTINGS = HERE / "febrl4_settings.yaml"
 FEEDS = {"febrl_a": "A", "febrl_b": "B"}  # feed name → the dataset it is made from
-RAW_COLUMNS = ("rec_id", "given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode",
-               "state", "date_of_birth", "soc_sec_id")
+RAW_COLUMNS = (
+    "rec_id",
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+    "date_of_birth",
+    "soc_sec_id",
+)
 
 
 def raw_frames() -> dict[str, pd.DataFrame]:
@@ -34,15 +45,17 @@ def raw_frames() -> dict[str, pd.DataFrame]:
 
 def canonical_frames() -> list[pd.DataFrame]:
     """Both files mapped to canonical records by ``febrl4_mapping.yaml`` (nominal's mapping stage)."""
-    from connectors.base import as_text_frame, with_provenance
-    from mappings.apply import map_records
-    from mappings.spec import load_mapping
+    from nominal.connectors.base import as_text_frame, with_provenance
+    from nominal.mappings.apply import map_records
+    from nominal.mappings.spec import load_mapping
 
     spec = load_mapping(MAPPING)
     out = []
     for feed, raw in raw_frames().items():
         source = f"febrl4_{FEEDS[feed]}"
-        mapped = map_records(with_provenance(as_text_frame(raw), feed, source), spec, feed=feed, source=source, as_of=None)
+        mapped = map_records(
+            with_provenance(as_text_frame(raw), feed, source), spec, feed=feed, source=source, as_of=None
+        )
         out.append(mapped.frame)
     return out
 

@@ -60,8 +60,8 @@ def _febrl4() -> tuple[list[pd.DataFrame], pd.DataFrame]:
 def _generated(people: int) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     import tempfile
 
-    from flows.ingest import ingest_night
     from nominal.config import load_config
+    from nominal.flows.ingest import ingest_night
 
     data = dataset(people)
     config = load_config()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matching.clustering import components
-from matching.evaluate import evaluate
+from nominal.matching.clustering import components
+from nominal.matching.evaluate import evaluate
 
 # Thresholds printed side by side, and the grid the best threshold is looked for on.
 SHOWN_THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99)
@@ -32,7 +32,9 @@ class Keys:
     def positions(self, ids) -> np.ndarray:
         found = self.ids.get_indexer(pd.Index(ids))
         if (found < 0).any():
-            raise ValueError(f"{int((found < 0).sum())} record ids not in the truth, e.g. {np.asarray(ids)[found < 0][:3]}")
+            raise ValueError(
+                f"{int((found < 0).sum())} record ids not in the truth, e.g. {np.asarray(ids)[found < 0][:3]}"
+            )
         return found.astype(np.int64)
 
     def codes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,8 +89,14 @@ def pairwise(keys: Keys, a: np.ndarray, b: np.ndarray) -> dict:
     return {k: result[k] for k in ("precision", "recall", "f1")}
 
 
-def sweep(keys: Keys, a: np.ndarray, b: np.ndarray, probability: np.ndarray, always: np.ndarray | None = None,
-          never: np.ndarray | None = None) -> dict[float, dict]:
+def sweep(
+    keys: Keys,
+    a: np.ndarray,
+    b: np.ndarray,
+    probability: np.ndarray,
+    always: np.ndarray | None = None,
+    never: np.ndarray | None = None,
+) -> dict[float, dict]:
     """Pairwise scores at each threshold of ``GRID`` (and those shown), linking pairs at or above it.
 
     ``always`` / ``never`` (boolean per pair) are links a tool makes or refuses whatever the

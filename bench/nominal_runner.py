@@ -24,9 +24,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 import match_data
 import match_metrics as mm
 
-from matching import pipeline
-from matching.evaluate import evaluate
-from matching.settings import load_settings
+from nominal.matching import pipeline
+from nominal.matching.evaluate import evaluate
+from nominal.matching.settings import load_settings
 
 FEBRL4_SETTINGS = Path(__file__).resolve().parent / "febrl4_settings.yaml"
 
@@ -70,7 +70,9 @@ def scored_pairs(keys: mm.Keys, pairs: pd.DataFrame) -> dict:
     b = keys.positions(pairs["feed_b"].astype("str") + mm.SEPARATOR + pairs["source_key_b"].astype("str"))
     linked_by = pairs["linked_by"].fillna("").astype("str")
     always = linked_by.str.startswith(("identifier", "officer")).to_numpy()
-    never = (pairs["decision"].eq("no_link") & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"])).to_numpy()
+    never = (
+        pairs["decision"].eq("no_link") & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"])
+    ).to_numpy()
     return {"a": a, "b": b, "p": pairs["match_probability"].to_numpy(dtype="float64"), "always": always, "never": never}
 
 
@@ -105,8 +107,11 @@ def run(path: str) -> dict:
         "blocking_recall": mm.blocking_recall(keys, keys.true_pairs(link_only), a, b),
         "sweep": {str(t): s for t, s in scores.items()},
         "best": {"threshold": best_threshold, **best_scores},
-        "default": {"threshold": settings.thresholds.link, **{k: default["pairwise"][k] for k in ("precision", "recall", "f1")},
-                    "clusters": default["clusters"]},
+        "default": {
+            "threshold": settings.thresholds.link,
+            **{k: default["pairwise"][k] for k in ("precision", "recall", "f1")},
+            "clusters": default["clusters"],
+        },
         "stages": result.stats["seconds"],
         "pairs_by_rule": result.stats["pairs_by_rule"],
         "skipped_blocks": result.stats["skipped_blocks"],

@@ -34,7 +34,7 @@ import match_metrics as mm
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from matching.evaluate import evaluate
+from nominal.matching.evaluate import evaluate
 
 # u from 1e6 random pairs: nominal's own training.random_pairs budget. Splink's docs suggest 1e7
 # or more; at 100,000 people 1e7 gave the same best F1 (0.9981) and took 29 s instead of 10 s.
@@ -47,6 +47,7 @@ DETERMINISTIC_RECALL = 0.8  # the share of matches the deterministic rules are g
 
 # --- input columns -------------------------------------------------------------------------
 
+
 def _unique_id(frame: pd.DataFrame) -> pd.Series:
     return frame["feed"].astype("str") + mm.SEPARATOR + frame["source_key"].astype("str")
 
@@ -56,25 +57,34 @@ def _person(frame: pd.DataFrame) -> dict[str, pd.Series]:
     as Splink's examples derive it) and date of birth."""
     forename = frame["forenames"].astype("str").str.split(" ").str[0]
     surname = frame["surname"].astype("str")
-    return {"unique_id": _unique_id(frame), "forename": forename, "surname": surname,
-            "full_name": forename + " " + surname, "date_of_birth": frame["date_of_birth"].dt.date}
+    return {
+        "unique_id": _unique_id(frame),
+        "forename": forename,
+        "surname": surname,
+        "full_name": forename + " " + surname,
+        "date_of_birth": frame["date_of_birth"].dt.date,
+    }
 
 
 def febrl4_input(frame: pd.DataFrame) -> pd.DataFrame:
     """One FEBRL4 file with the fields nominal's FEBRL4 settings compare."""
-    return pd.DataFrame({
-        **_person(frame),
-        **{c: frame[c] for c in ("soc_sec_id", "street_number", "address_1", "suburb", "postcode_au", "state")},
-    })
+    return pd.DataFrame(
+        {
+            **_person(frame),
+            **{c: frame[c] for c in ("soc_sec_id", "street_number", "address_1", "suburb", "postcode_au", "state")},
+        }
+    )
 
 
 def persons_input(frame: pd.DataFrame) -> pd.DataFrame:
     """nominal's canonical person records, the fields of nominal's default settings."""
-    return pd.DataFrame({
-        **_person(frame),
-        "sex": frame["sex"].where(frame["sex"].isin(["M", "F"])),  # U is unknown, not a value
-        **{c: frame[c] for c in ("postcode", "pnc_id", "cro_number", "noms_number", "ni_number")},
-    })
+    return pd.DataFrame(
+        {
+            **_person(frame),
+            "sex": frame["sex"].where(frame["sex"].isin(["M", "F"])),  # U is unknown, not a value
+            **{c: frame[c] for c in ("postcode", "pnc_id", "cro_number", "noms_number", "ni_number")},
+        }
+    )
 
 
 # --- models --------------------------------------------------------------------------------
@@ -185,6 +195,7 @@ def train(linker: Linker, model: dict, stages: Stages) -> None:
 
 # --- the run -------------------------------------------------------------------------------
 
+
 def _ids_from_join_keys(values: pd.Series) -> np.ndarray:
     """Splink's blocked-pair join keys: the unique_id, prefixed ``<input table>-__-`` when linking tables."""
     values = values.astype("str")
@@ -204,15 +215,21 @@ def link(data: match_data.MatchInput, stages: Stages) -> tuple[Linker, object, p
     train(linker, model, stages)
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_FLOOR)
     stages.lap("predict")
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, CLUSTER_AT).as_pandas_dataframe()
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, CLUSTER_AT
+    ).as_pandas_dataframe()
     stages.lap("cluster")
     return linker, predictions, clusters
 
 
 def candidate_positions(linker: Linker, keys: mm.Keys) -> tuple[np.ndarray, np.ndarray]:
     """The pairs Splink's prediction blocking rules produce (predict dropped its copy), as truth positions."""
-    blocked = linker.inference.compute_blocked_pairs_for_predict().as_duckdbpyrelation().select("join_key_l, join_key_r").df()
-    return keys.positions(_ids_from_join_keys(blocked["join_key_l"])), keys.positions(_ids_from_join_keys(blocked["join_key_r"]))
+    blocked = (
+        linker.inference.compute_blocked_pairs_for_predict().as_duckdbpyrelation().select("join_key_l, join_key_r").df()
+    )
+    return keys.positions(_ids_from_join_keys(blocked["join_key_l"])), keys.positions(
+        _ids_from_join_keys(blocked["join_key_r"])
+    )
 
 
 def run(path: str) -> dict:
@@ -224,8 +241,12 @@ def run(path: str) -> dict:
 
     keys = mm.Keys(data.truth)
     scored = predictions.as_duckdbpyrelation().select("unique_id_l, unique_id_r, match_probability").df()
-    scores = mm.sweep(keys, keys.positions(scored["unique_id_l"]), keys.positions(scored["unique_id_r"]),
-                      scored["match_probability"].to_numpy(dtype="float64"))
+    scores = mm.sweep(
+        keys,
+        keys.positions(scored["unique_id_l"]),
+        keys.positions(scored["unique_id_r"]),
+        scored["match_probability"].to_numpy(dtype="float64"),
+    )
     best_threshold, best_scores = mm.best(scores)
     person = clusters.set_index("unique_id")["cluster_id"].reindex(keys.ids).to_numpy()
     own = evaluate(keys.truth[["feed", "source_key"]].assign(person_id=person), keys.truth)
@@ -239,8 +260,11 @@ def run(path: str) -> dict:
         "blocking_recall": mm.blocking_recall(keys, keys.true_pairs(data.link_type == "link_only"), a, b),
         "sweep": {str(t): s for t, s in scores.items()},
         "best": {"threshold": best_threshold, **best_scores},
-        "default": {"threshold": CLUSTER_AT, **{k: own["pairwise"][k] for k in ("precision", "recall", "f1")},
-                    "clusters": own["clusters"]},
+        "default": {
+            "threshold": CLUSTER_AT,
+            **{k: own["pairwise"][k] for k in ("precision", "recall", "f1")},
+            "clusters": own["clusters"],
+        },
         "stages": stages.seconds,
         "prior": linker._settings_obj._probability_two_random_records_match,
     }

@@ -17,7 +17,7 @@ def connector(name: str) -> ModuleType:
     """The module implementing a transport (imported lazily: http and sql pull in heavier libraries)."""
     if name not in CONNECTORS:
         raise KeyError(name)
-    return importlib.import_module(f"connectors.{name}")
+    return importlib.import_module(f"nominal.connectors.{name}")
 
 
 __all__ = ["CONNECTORS", "ConnectorOptions", "FetchContext", "RawExtract", "connector"]

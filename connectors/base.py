@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -75,7 +74,7 @@ def with_provenance(frame: pd.DataFrame, feed: str, source: str, first_row: int 
 
 def as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as pandas ``str`` (missing stays NA): raw frames hold text only."""
-    return frame.astype({c: "str" for c in frame.columns})
+    return frame.astype(dict.fromkeys(frame.columns, "str"))
 
 
 def check_date_placeholders(template: str) -> None:
@@ -86,9 +85,7 @@ def check_date_placeholders(template: str) -> None:
         raise ValueError(f"bad placeholder: {exc} (write {{{{ and }}}} for literal braces)") from None
     unknown = sorted(set(fields) - DATE_PLACEHOLDERS)
     if unknown:
-        raise ValueError(
-            f"unknown placeholder {{{unknown[0]}}}: only {{date}} and {{as_of}} (e.g. {{date:%Y%m%d}})"
-        )
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}}: only {{date}} and {{as_of}} (e.g. {{date:%Y%m%d}})")
 
 
 def fill_date_placeholders(feed: str, template: str, as_of: dt.date | None) -> str:

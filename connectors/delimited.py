@@ -140,12 +140,12 @@ def _read_header(data: bytes, fmt: TextFormat, *, feed: str, source: str) -> tup
             )
     blank = [i + 1 for i, name in enumerate(names) if not name]
     if blank:
-        raise FeedError(feed, f"header has a blank column name at position {blank[0]}", source=source, kind="bad_format")
+        raise FeedError(
+            feed, f"header has a blank column name at position {blank[0]}", source=source, kind="bad_format"
+        )
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise FeedError(
-            feed, f"header repeats column(s) {', '.join(duplicated)}", source=source, kind="bad_format"
-        )
+        raise FeedError(feed, f"header repeats column(s) {', '.join(duplicated)}", source=source, kind="bad_format")
     return tuple(names)
 
 

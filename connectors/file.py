@@ -21,7 +21,15 @@ from pydantic import field_validator, model_validator
 
 from nominal.errors import FeedError
 
-from .base import ConnectorOptions, FetchContext, RawExtract, as_text_frame, check_date_placeholders, fill_date_placeholders, with_provenance
+from .base import (
+    ConnectorOptions,
+    FetchContext,
+    RawExtract,
+    as_text_frame,
+    check_date_placeholders,
+    fill_date_placeholders,
+    with_provenance,
+)
 from .delimited import TextFormat, parse_delimited
 
 Format = Literal["csv", "psv", "tsv", "parquet"]

@@ -48,12 +48,16 @@ def delivery_dir(feed: str, options: Options, context: FetchContext) -> Path:
 def fetch(feed: str, options: Options, context: FetchContext) -> RawExtract:
     folder = delivery_dir(feed, options, context)
     if not folder.is_dir():
-        raise DeliveryIncomplete(feed, f"no delivery for {context.as_of}: folder {folder} does not exist", kind="missing")
+        raise DeliveryIncomplete(
+            feed, f"no delivery for {context.as_of}: folder {folder} does not exist", kind="missing"
+        )
     manifest = _read_manifest(feed, folder / options.manifest)
     expected_name = options.file.format(date=context.as_of)
     data_path = folder / manifest["file"]
     if not data_path.is_file():
-        raise DeliveryIncomplete(feed, f"manifest names {manifest['file']}, which is not in {folder}", source=manifest["file"])
+        raise DeliveryIncomplete(
+            feed, f"manifest names {manifest['file']}, which is not in {folder}", source=manifest["file"]
+        )
     data = data_path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest["sha256"].lower():
@@ -99,7 +103,9 @@ def _read_manifest(feed: str, path: Path) -> dict:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryIncomplete(feed, f"{path.name} is not valid JSON ({exc.__class__.__name__})", source=path.name) from None
+        raise DeliveryIncomplete(
+            feed, f"{path.name} is not valid JSON ({exc.__class__.__name__})", source=path.name
+        ) from None
     if not isinstance(manifest, dict):
         raise DeliveryIncomplete(feed, f"{path.name} is not a JSON object", source=path.name)
     missing = [key for key in MANIFEST_FIELDS if key not in manifest]

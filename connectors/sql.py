@@ -157,9 +157,7 @@ def _connect(feed: str, engine: sa.Engine, source: str, secrets: Sequence[str]) 
         raise SourceUnavailable(feed, "timed out waiting for a database connection", source=source) from None
 
 
-def _classify(
-    feed: str, exc: sa.exc.DBAPIError, source: str, secrets: Sequence[str], *, connecting: bool
-) -> FeedError:
+def _classify(feed: str, exc: sa.exc.DBAPIError, source: str, secrets: Sequence[str], *, connecting: bool) -> FeedError:
     """Connection refused or lost → SourceUnavailable (retried); a mistake in query or config → FeedError."""
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
     reason = scrub(_first_line(exc.orig), secrets)
@@ -282,9 +280,7 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _statement(
-    feed: str, options: Options, context: FetchContext, source: str
-) -> tuple[sa.Executable, dict[str, Any]]:
+def _statement(feed: str, options: Options, context: FetchContext, source: str) -> tuple[sa.Executable, dict[str, Any]]:
     if options.table is not None:
         *schema, name = _table_name_parts(options.table)
         # sa.table quotes the names as the dialect needs: no SQL is built from configuration text.

@@ -8,7 +8,8 @@ value was invalid. The check itself is nominal.identifiers', vectorised, shared 
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import pandas as pd
 from great_expectations.execution_engine import PandasExecutionEngine

@@ -35,7 +35,9 @@ VENDORED = {
     "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega/vega-lite.min.js",
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega/vega-embed.min.js",
 }
-_S3_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z_-]+\.png(\?d=[0-9TZ.:-]+)?")
+_S3_LOGO = re.compile(
+    r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z_-]+\.png(\?d=[0-9TZ.:-]+)?"
+)
 _EXTERNAL_LINK = re.compile(r'(<a\b[^>]*?)href="https?://[^"]*"')
 _EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+|url\(\s*['"]?(?:https?:)?//""")
 

@@ -30,9 +30,20 @@ from .suites import FeedSuite, Rule
 log = logging.getLogger("nominal.validate")
 
 EXCEPTION_COLUMNS = ("feed", "source_key", "row", "field", "rule", "severity", "priority", "kind", "detail")
-METRIC_COLUMNS = ("feed", "field", "rows_checked", "completeness_rate", "validity_rate", "rows", "error_rate", "gate_passed")
+METRIC_COLUMNS = (
+    "feed",
+    "field",
+    "rows_checked",
+    "completeness_rate",
+    "validity_rate",
+    "rows",
+    "error_rate",
+    "gate_passed",
+)
 BLOCKING = ("critical", "error")  # severities that make a record count towards the feed's error rate
-_IDENTIFIER_FIELDS = set(canonical.RAW_KEPT) | {f"{name}_raw" for name in canonical.RAW_KEPT} | {"source_key", "booking_no"}
+_IDENTIFIER_FIELDS = (
+    set(canonical.RAW_KEPT) | {f"{name}_raw" for name in canonical.RAW_KEPT} | {"source_key", "booking_no"}
+)
 _NAME_FIELDS = {"surname", "forenames", "aliases"}
 # GX runs a per-row Python loop for these dtypes; cast them before validating (GX 1.24, pandas 3).
 _GX_DATETIME = "datetime64[ns]"
@@ -120,7 +131,7 @@ class Validator:
         import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        import expectations.custom  # noqa: F401  (registers nominal's expectation types)
+        import nominal.expectations.custom  # noqa: F401  (registers nominal's expectation types)
 
         pandas_engine.HASH_THRESHOLD = 0  # GX would otherwise md5 the whole frame for every batch
         self._gx = gx
@@ -136,7 +147,10 @@ class Validator:
                 {
                     "class_name": "SiteBuilder",
                     "show_how_to_buttons": False,
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.resolve()),
+                    },
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 },
             )
@@ -172,7 +186,13 @@ class Validator:
         exceptions = _concat(parts)
         gate = _gate(feed, frame, exceptions, suite, error_rate_max, drift)
         metrics = _metrics(feed, frame, exceptions, gate)
-        log.info("%s: %d rows, %d exceptions, gate %s", feed, len(frame), len(exceptions), "passed" if gate.passed else "FAILED")
+        log.info(
+            "%s: %d rows, %d exceptions, gate %s",
+            feed,
+            len(frame),
+            len(exceptions),
+            "passed" if gate.passed else "FAILED",
+        )
         return FeedValidation(feed=feed, exceptions=exceptions, metrics=metrics, gate=gate)
 
     def _run_gx(self, feed: str, frame: pd.DataFrame, suite: FeedSuite, rules: list[str], parameters: NightParameters):
@@ -188,13 +208,21 @@ class Validator:
         self._names.add(name)
         batch_definition = self._source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("night")
         gx_suite = self.context.suites.add(
-            gx.ExpectationSuite(name=name, expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in entries])
+            gx.ExpectationSuite(
+                name=name, expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in entries]
+            )
         )
-        definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=gx_suite.name, data=batch_definition, suite=gx_suite))
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=gx_suite.name, data=batch_definition, suite=gx_suite)
+        )
         result = definition.run(
             batch_parameters={"dataframe": _prepare_for_gx(frame[columns])},
             expectation_parameters=parameters.for_gx(),
-            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False, "exclude_unexpected_values": True},
+            result_format={
+                "result_format": "COMPLETE",
+                "return_unexpected_index_query": False,
+                "exclude_unexpected_values": True,
+            },
             run_id=RunIdentifier(run_name=f"{feed}-{parameters.as_of.isoformat()}"),
         )
         return [(r.expectation_config.meta["rule"], r) for r in result.results]
@@ -246,7 +274,9 @@ def _raised(result) -> str | None:
     info = result.exception_info or {}
     if "raised_exception" in info:
         return info.get("exception_message") if info.get("raised_exception") else None
-    messages = [str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    messages = [
+        str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception")
+    ]
     return "; ".join(messages) or None
 
 
@@ -275,8 +305,17 @@ def _feed_exceptions(feed: str, details: list[str], severity: str, rule: str, ki
     if not details:
         return _empty()
     return pd.DataFrame(
-        {"feed": feed, "source_key": pd.NA, "row": pd.NA, "field": pd.NA, "rule": rule, "severity": severity,
-         "priority": "normal", "kind": kind, "detail": details}
+        {
+            "feed": feed,
+            "source_key": pd.NA,
+            "row": pd.NA,
+            "field": pd.NA,
+            "rule": rule,
+            "severity": severity,
+            "priority": "normal",
+            "kind": kind,
+            "detail": details,
+        }
     )
 
 
@@ -284,7 +323,13 @@ def _rule_exceptions(feed: str, frame: pd.DataFrame, rule: Rule, result) -> pd.D
     problem = _raised(result)
     if problem:
         # The check itself could not run: never pass silently.
-        return _feed_exceptions(feed, [f"rule {rule.rule} could not run: {problem.splitlines()[0][:300]}"], "critical", rule.rule, "rule_error")
+        return _feed_exceptions(
+            feed,
+            [f"rule {rule.rule} could not run: {problem.splitlines()[0][:300]}"],
+            "critical",
+            rule.rule,
+            "rule_error",
+        )
     if result.success:
         return _empty()
     if not rule.row_level:
@@ -298,7 +343,13 @@ def _rule_exceptions(feed: str, frame: pd.DataFrame, rule: Rule, result) -> pd.D
         from .custom import explain_identifier_failures
 
         values = failing[column]
-        detail = rule.message + " " + mask_series(values, "identifier") + " " + explain_identifier_failures(rule.expectation_type, values)
+        detail = (
+            rule.message
+            + " "
+            + mask_series(values, "identifier")
+            + " "
+            + explain_identifier_failures(rule.expectation_type, values)
+        )
     elif _mask_kind(column) == "identifier":
         detail = rule.message + ": " + mask_series(failing[column], "identifier")
     return pd.DataFrame(
@@ -320,12 +371,20 @@ def _mapping_exceptions(feed: str, issues: pd.DataFrame, suite: FeedSuite) -> pd
     """Values mapping could not use. Identifier fields are left to their validity rules (one exception, not two)."""
     if issues is None or issues.empty:
         return _empty()
-    checked_by_rule = {r.field for r in suite.rules.values() if r.expectation_type.startswith("expect_column_values_to_be_valid_")}
+    checked_by_rule = {
+        r.field for r in suite.rules.values() if r.expectation_type.startswith("expect_column_values_to_be_valid_")
+    }
     issues = issues[~issues["field"].isin(checked_by_rule)]
     if issues.empty:
         return _empty()
     severity = issues["kind"].map(suite.mapping_issue_severity).fillna("error")
-    detail = issues["column"].astype("str") + " " + issues["value"].fillna("").astype("str") + ": " + issues["reason"].astype("str")
+    detail = (
+        issues["column"].astype("str")
+        + " "
+        + issues["value"].fillna("").astype("str")
+        + ": "
+        + issues["reason"].astype("str")
+    )
     return pd.DataFrame(
         {
             "feed": feed,
@@ -342,13 +401,19 @@ def _mapping_exceptions(feed: str, issues: pd.DataFrame, suite: FeedSuite) -> pd
 
 
 def _drift_exceptions(feed: str, drift: dict[str, list[str]], severity: str) -> pd.DataFrame:
-    words = {"added": "columns added since the last delivery", "removed": "columns removed since the last delivery",
-             "unmapped": "columns the mapping does not use", "retyped": "fields that mostly failed to parse (type or format changed?)"}
+    words = {
+        "added": "columns added since the last delivery",
+        "removed": "columns removed since the last delivery",
+        "unmapped": "columns the mapping does not use",
+        "retyped": "fields that mostly failed to parse (type or format changed?)",
+    }
     details = [f"schema drift: {words[k]}: {', '.join(v)}" for k, v in drift.items() if v]
     return _feed_exceptions(feed, details, severity, "schema_drift", kind="schema_drift")
 
 
-def _gate(feed: str, frame: pd.DataFrame, exceptions: pd.DataFrame, suite: FeedSuite, error_rate_max: float, drift) -> Gate:
+def _gate(
+    feed: str, frame: pd.DataFrame, exceptions: pd.DataFrame, suite: FeedSuite, error_rate_max: float, drift
+) -> Gate:
     rows = len(frame)
     row_level = exceptions[exceptions["source_key"].notna()]
     in_error = row_level.loc[row_level["severity"].isin(BLOCKING), "source_key"].nunique()
@@ -365,15 +430,29 @@ def _gate(feed: str, frame: pd.DataFrame, exceptions: pd.DataFrame, suite: FeedS
             continue
         share = row_level.loc[row_level["rule"] == name, "source_key"].nunique() / rows
         if share > rule.max_failure_rate:
-            reasons.append(f"rule {name} fails for {share:.1%} of records, more than the {rule.max_failure_rate:.0%} allowed")
+            reasons.append(
+                f"rule {name} fails for {share:.1%} of records, more than the {rule.max_failure_rate:.0%} allowed"
+            )
     counts = {str(k): int(v) for k, v in exceptions.groupby("severity").size().items()}
-    return Gate(feed=feed, passed=not reasons, reasons=reasons, rows=rows, error_rate=round(error_rate, 6), exceptions=counts, drift=drift)
+    return Gate(
+        feed=feed,
+        passed=not reasons,
+        reasons=reasons,
+        rows=rows,
+        error_rate=round(error_rate, 6),
+        exceptions=counts,
+        drift=drift,
+    )
 
 
 def _metrics(feed: str, frame: pd.DataFrame, exceptions: pd.DataFrame, gate: Gate) -> pd.DataFrame:
     """Completeness of every field, and validity: the share of present values no rule found wrong."""
     rows = len(frame)
-    fields = [c for c in frame.columns if not c.startswith("_") and c not in ("feed", "extract_date") and not c.endswith("_raw")]
+    fields = [
+        c
+        for c in frame.columns
+        if not c.startswith("_") and c not in ("feed", "extract_date") and not c.endswith("_raw")
+    ]
     record_level = exceptions[exceptions["source_key"].notna() & exceptions["field"].notna()]
     failing = record_level.groupby("field")["source_key"].nunique()
     present = frame[fields].notna().sum()
@@ -383,14 +462,37 @@ def _metrics(feed: str, frame: pd.DataFrame, exceptions: pd.DataFrame, gate: Gat
         sent = int(frame[raw].notna().sum()) if raw in frame else int(present[name])
         bad = int(failing.get(name, 0))
         records.append(
-            {"feed": feed, "field": name, "rows_checked": rows,
-             "completeness_rate": (int(present[name]) / rows) if rows else None,
-             "validity_rate": (1 - min(bad, sent) / sent) if sent else None}
+            {
+                "feed": feed,
+                "field": name,
+                "rows_checked": rows,
+                "completeness_rate": (int(present[name]) / rows) if rows else None,
+                "validity_rate": (1 - min(bad, sent) / sent) if sent else None,
+            }
         )
-    records.append({"feed": feed, "field": None, "rows_checked": rows, "rows": rows, "error_rate": gate.error_rate, "gate_passed": gate.passed})
+    records.append(
+        {
+            "feed": feed,
+            "field": None,
+            "rows_checked": rows,
+            "rows": rows,
+            "error_rate": gate.error_rate,
+            "gate_passed": gate.passed,
+        }
+    )
     out = pd.DataFrame.from_records(records).reindex(columns=list(METRIC_COLUMNS))
-    return out.astype({"feed": "str", "field": "str", "rows_checked": "Int64", "rows": "Int64", "completeness_rate": "float64",
-                       "validity_rate": "float64", "error_rate": "float64", "gate_passed": "boolean"})
+    return out.astype(
+        {
+            "feed": "str",
+            "field": "str",
+            "rows_checked": "Int64",
+            "rows": "Int64",
+            "completeness_rate": "float64",
+            "validity_rate": "float64",
+            "error_rate": "float64",
+            "gate_passed": "boolean",
+        }
+    )
 
 
 def failed_feed(feed: str, error: dict[str, Any]) -> FeedValidation:
@@ -398,5 +500,7 @@ def failed_feed(feed: str, error: dict[str, Any]) -> FeedValidation:
     reason = f"delivery refused: {error.get('text') or error.get('message')}"
     exceptions = _feed_exceptions(feed, [reason], "critical", "delivery", kind="feed")
     gate = Gate(feed=feed, passed=False, reasons=[reason], exceptions={"critical": 1})
-    metrics = pd.DataFrame([{"feed": feed, "field": None, "rows_checked": 0, "rows": 0, "error_rate": None, "gate_passed": False}]).reindex(columns=list(METRIC_COLUMNS))
+    metrics = pd.DataFrame(
+        [{"feed": feed, "field": None, "rows_checked": 0, "rows": 0, "error_rate": None, "gate_passed": False}]
+    ).reindex(columns=list(METRIC_COLUMNS))
     return FeedValidation(feed=feed, exceptions=_concat([exceptions]), metrics=metrics, gate=gate)

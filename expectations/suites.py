@@ -118,7 +118,7 @@ def _check_loadable(path: Path, index: int, entry: dict[str, Any]) -> None:
     """Build the GX expectation now, so a typo is an error at load time, not a silent skip."""
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    import expectations.custom  # noqa: F401  (registers nominal's expectation types)
+    import nominal.expectations.custom  # noqa: F401  (registers nominal's expectation types)
 
     try:
         ExpectationConfiguration(**entry).to_domain_obj()

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors import FetchContext, connector
-from mappings.apply import ISSUE_COLUMNS, map_records
-from mappings.spec import load_mapping
 from nominal.config import Config, FeedConfig
+from nominal.connectors import FetchContext, connector
 from nominal.errors import FeedError, SourceUnavailable
+from nominal.mappings.apply import ISSUE_COLUMNS, map_records
+from nominal.mappings.spec import load_mapping
 
 log = logging.getLogger("nominal.ingest")
 
@@ -76,7 +76,9 @@ def fetch_context(config: Config, as_of: dt.date, landing: Path | None = None) -
     return FetchContext(as_of=as_of, landing_dir=landing or config.landing_dir, archive_dir=config.archive_dir)
 
 
-def ingest_feed(config: Config, feed: FeedConfig, context: FetchContext, *, raise_unavailable: bool = False) -> FeedIngest:
+def ingest_feed(
+    config: Config, feed: FeedConfig, context: FetchContext, *, raise_unavailable: bool = False
+) -> FeedIngest:
     """Fetch, verify, map and (for landing deliveries) archive one feed.
 
     A data problem is returned as a failed FeedIngest with the error's place and reason. A source
@@ -88,7 +90,9 @@ def ingest_feed(config: Config, feed: FeedConfig, context: FetchContext, *, rais
         options = transport.Options.model_validate(feed.options)
         raw = transport.fetch(feed.name, options, context)
         mapping = load_mapping(config.mapping_path(feed))
-        mapped = map_records(raw.frame, mapping, feed=feed.name, source=raw.source, as_of=context.as_of, columns=raw.columns)
+        mapped = map_records(
+            raw.frame, mapping, feed=feed.name, source=raw.source, as_of=context.as_of, columns=raw.columns
+        )
         archived = raw.commit() if raw.commit else None
     except SourceUnavailable as exc:
         if raise_unavailable:
@@ -97,7 +101,9 @@ def ingest_feed(config: Config, feed: FeedConfig, context: FetchContext, *, rais
     except FeedError as exc:
         return _failed(feed.name, exc)
     status = "loaded" if raw.status == "new" else raw.status
-    log.info("%s: %s, %d rows read, %d mapped, %d issues", feed.name, status, raw.rows, len(mapped.frame), len(mapped.issues))
+    log.info(
+        "%s: %s, %d rows read, %d mapped, %d issues", feed.name, status, raw.rows, len(mapped.frame), len(mapped.issues)
+    )
     return FeedIngest(
         feed=feed.name,
         status=status,
@@ -173,15 +179,26 @@ def run_status(results: list[FeedIngest]) -> str:
 
 def record_deliveries(engine, run_id: int, as_of: dt.date, results: list[FeedIngest]) -> None:
     """One ``deliveries`` row per feed offered tonight, loaded or refused."""
-    from store import writes
+    from nominal.store import writes
 
     for r in results:
         writes.record_delivery(
-            engine, run_id, r.feed, as_of, r.source, r.sha256, r.rows_read,
-            r.status if r.ok else "rejected", r.archive_path, (r.error or {}).get("text"),
+            engine,
+            run_id,
+            r.feed,
+            as_of,
+            r.source,
+            r.sha256,
+            r.rows_read,
+            r.status if r.ok else "rejected",
+            r.archive_path,
+            (r.error or {}).get("text"),
             columns=r.columns or None,
         )
 
 
 def ingest_counts(results: list[FeedIngest]) -> dict:
-    return {r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()} for r in results}
+    return {
+        r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()}
+        for r in results
+    }

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from matching.ids import events_for_csv
-from matching.model import Model
-from matching.pipeline import MatchResult, match
-from matching.settings import load_settings
-from matching.state import MatchState
 from nominal.config import Config
+from nominal.matching.ids import events_for_csv
+from nominal.matching.model import Model
+from nominal.matching.pipeline import MatchResult, match
+from nominal.matching.settings import load_settings
+from nominal.matching.state import MatchState
 
 log = logging.getLogger("nominal.match")
 
@@ -47,7 +47,7 @@ def match_records(
 ) -> MatchResult:
     """``previous_links`` (feed, source_key, person_id): the store's, when the caller has read them;
     ``compare_pairs``: where candidate pairs are compared (``matching.pipeline.match``)."""
-    from store import queries
+    from nominal.store import queries
 
     settings = load_settings(config.match_settings_path())
     state_dir = state_dir or config.match_state_dir
@@ -59,8 +59,17 @@ def match_records(
         previous = state.clusters if state is not None else None
         highest, decisions = 0, None
     return match(
-        frames, settings, model=model, retrain=retrain, decisions=decisions, previous_links=previous,
-        highest_id=highest, state=state, full=full, link_threshold=threshold, compare_pairs=compare_pairs,
+        frames,
+        settings,
+        model=model,
+        retrain=retrain,
+        decisions=decisions,
+        previous_links=previous,
+        highest_id=highest,
+        state=state,
+        full=full,
+        link_threshold=threshold,
+        compare_pairs=compare_pairs,
     )
 
 

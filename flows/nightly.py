@@ -26,9 +26,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from expectations.run import FeedValidation, failed_feed
 from nominal.config import Config, load_config
 from nominal.errors import NominalError, SourceUnavailable
+from nominal.expectations.run import FeedValidation, failed_feed
 from nominal.stopwatch import Stopwatch
 
 from .ingest import (
@@ -66,9 +66,13 @@ def _unreachable_only(task, task_run, state) -> bool:
     return False
 
 
-@task(name="ingest and validate feed", cache_policy=NO_CACHE, persist_result=False, retry_condition_fn=_unreachable_only)
-def ingest_and_validate(config: Config, feed_name: str, as_of: dt.date, landing: Path | None, docs_dir: Path | None, db_url: str) -> FeedNight:
-    from store import db
+@task(
+    name="ingest and validate feed", cache_policy=NO_CACHE, persist_result=False, retry_condition_fn=_unreachable_only
+)
+def ingest_and_validate(
+    config: Config, feed_name: str, as_of: dt.date, landing: Path | None, docs_dir: Path | None, db_url: str
+) -> FeedNight:
+    from nominal.store import db
 
     from .validate import validate_feeds
 
@@ -81,17 +85,30 @@ def ingest_and_validate(config: Config, feed_name: str, as_of: dt.date, landing:
 
 
 @task(name="match", cache_policy=NO_CACHE, persist_result=False)
-def match_task(config: Config, frames: list[pd.DataFrame], db_url: str, full: bool, previous_links: pd.DataFrame | None = None,
-               pairs_per_partition: int = PAIRS_PER_PARTITION):
+def match_task(
+    config: Config,
+    frames: list[pd.DataFrame],
+    db_url: str,
+    full: bool,
+    previous_links: pd.DataFrame | None = None,
+    pairs_per_partition: int = PAIRS_PER_PARTITION,
+):
     """Matching, in the flow's process (it holds the night's records). When the flow runs on Dask
     (``--runner dask``) its candidate pairs are compared in partitions across the cluster."""
-    from store import db
+    from nominal.store import db
 
     from .match import match_records
 
     address = _dask_scheduler()
     compare_pairs = _compare_on_cluster(frames, pairs_per_partition, address) if address else None
-    return match_records(config, frames, engine=db.engine_for(db_url), full=full, previous_links=previous_links, compare_pairs=compare_pairs)
+    return match_records(
+        config,
+        frames,
+        engine=db.engine_for(db_url),
+        full=full,
+        previous_links=previous_links,
+        compare_pairs=compare_pairs,
+    )
 
 
 def _dask_scheduler() -> str | None:
@@ -110,8 +127,8 @@ def _compare_on_cluster(frames: list[pd.DataFrame], pairs_per_partition: int, ad
     the night's frames go to each worker once. A night with few pairs compares them here."""
     import uuid
 
-    from matching.comparisons import compare
-    from matching.partitions import compare_partition, joined, partition_bounds
+    from nominal.matching.comparisons import compare
+    from nominal.matching.partitions import compare_partition, joined, partition_bounds
 
     def compare_pairs(records, settings, a, b):
         if len(a) <= pairs_per_partition:
@@ -121,8 +138,10 @@ def _compare_on_cluster(frames: list[pd.DataFrame], pairs_per_partition: int, ad
         night = uuid.uuid4().hex
         with Client(address) as client:  # the cluster prefect-dask runs the flow's tasks on
             shared = client.scatter(frames, broadcast=True)
-            parts = [client.submit(compare_partition, night, shared, settings, a[lo:hi], b[lo:hi], pure=False)
-                     for lo, hi in partition_bounds(len(a), pairs_per_partition)]
+            parts = [
+                client.submit(compare_partition, night, shared, settings, a[lo:hi], b[lo:hi], pure=False)
+                for lo, hi in partition_bounds(len(a), pairs_per_partition)
+            ]
             gammas = client.gather(parts)
         log.info("compared %d candidate pairs in %d partitions on the Dask cluster", len(a), len(parts))
         compare_pairs.partitions = len(parts)
@@ -139,7 +158,7 @@ def _feed_task(config: Config):
 
 
 def staging_folder_path(config: Config, as_of: dt.date, run_id: int) -> Path:
-    from publish.reports import staging_path
+    from nominal.publish.reports import staging_path
 
     return staging_path(config.reports_dir, as_of, run_id)
 
@@ -149,11 +168,18 @@ def _unreachable_feed(feed: str, exc: BaseException) -> FeedNight:
     return FeedNight(FeedIngest(feed=feed, status="failed", error=error), failed_feed(feed, error))
 
 
-def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db_url: str | None = None, full: bool = False,
-              pairs_per_partition: int = PAIRS_PER_PARTITION) -> dict:
+def run_night(
+    config: Config,
+    as_of: dt.date,
+    *,
+    landing: Path | None = None,
+    db_url: str | None = None,
+    full: bool = False,
+    pairs_per_partition: int = PAIRS_PER_PARTITION,
+) -> dict:
     """One night end to end, inside the flow (its tasks need a flow run); returns its summary. Raises GateFailed,
     StoreUnavailable, RunLocked or the stage's error, after recording the run's end."""
-    from store import db, writes
+    from nominal.store import db, writes
 
     url = db_url or config.db_url
     engine = db.ensure_schema(url)  # a database that is down fails here: nothing started, nothing published
@@ -177,12 +203,21 @@ def run_night(config: Config, as_of: dt.date, *, landing: Path | None = None, db
         writes.release_lock(engine)
 
 
-def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landing: Path | None, full: bool, pairs_per_partition: int) -> dict:
-    from publish.exceptions import merge_exceptions
-    from publish.publication import StoreNow, prepare, validation_findings
-    from publish.reports import commit_reports, stage_reports, staging_folder
-    from publish.rules import load_rules
-    from store import writes
+def _night(
+    config: Config,
+    engine,
+    url: str,
+    run_id: int,
+    as_of: dt.date,
+    landing: Path | None,
+    full: bool,
+    pairs_per_partition: int,
+) -> dict:
+    from nominal.publish.exceptions import merge_exceptions
+    from nominal.publish.publication import StoreNow, prepare, validation_findings
+    from nominal.publish.reports import commit_reports, stage_reports, staging_folder
+    from nominal.publish.rules import load_rules
+    from nominal.store import writes
 
     from .match import save_state
 
@@ -194,10 +229,15 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     staging = staging_folder(config.reports_dir, as_of, run_id)
     docs = (lambda name: staging / "data_docs" / name) if config.validation.data_docs else (lambda name: None)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nominal-store-read")
-    reading = reader.submit(StoreNow.read, engine)  # the store as last published, read while the feeds load (the lock is ours)
+    reading = reader.submit(
+        StoreNow.read, engine
+    )  # the store as last published, read while the feeds load (the lock is ours)
     reader.shutdown(wait=False)
     feed_task = _feed_task(config)
-    futures = {name: feed_task.submit(config, name, as_of, landing, docs(name), url) for name in (f.name for f in config.enabled_feeds())}
+    futures = {
+        name: feed_task.submit(config, name, as_of, landing, docs(name), url)
+        for name in (f.name for f in config.enabled_feeds())
+    }
     nights: list[FeedNight] = []
     for name, future in futures.items():
         try:
@@ -212,16 +252,24 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     validation = pd.concat([n.validation.exceptions for n in nights], ignore_index=True)
     counts: dict = {"ingest": ingest_counts(ingests), "gates": {f: g["passed"] for f, g in gates.items()}}
     loaded = [n.ingest for n in nights if n.ingest.ok]
-    records = pd.concat([i.canonical for i in loaded], ignore_index=True) if loaded else pd.DataFrame(columns=["feed", "source_key"])
+    records = (
+        pd.concat([i.canonical for i in loaded], ignore_index=True)
+        if loaded
+        else pd.DataFrame(columns=["feed", "source_key"])
+    )
 
     failed = [f"{feed}: {'; '.join(g['reasons'])}" for feed, g in gates.items() if not g["passed"]]
     if failed:
         message = "gate failed, nothing published — " + " | ".join(failed)
         people = records.assign(person_id=pd.NA)
-        rows = merge_exceptions(validation_findings(validation, people), reading.result().exceptions, run_id, writes.utcnow(), set())
+        rows = merge_exceptions(
+            validation_findings(validation, people), reading.result().exceptions, run_id, writes.utcnow(), set()
+        )
         pending = stage_reports(staging, as_of, run_id, "gate_failed", rows, counts, gates)
         try:
-            writes.record_exceptions(engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish)
+            writes.record_exceptions(
+                engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish
+            )
         finally:
             pending.close()
         commit_reports(staging, final)
@@ -232,19 +280,37 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
         ingest.canonical = None
     in_store = reading.result()  # read once: matching keeps person ids stable with its links
     lap("read_store")  # what is left of the read once the feeds are in
-    result = match_task(config, [records], url, full, in_store.links[["feed", "source_key", "person_id"]], pairs_per_partition)
+    result = match_task(
+        config, [records], url, full, in_store.links[["feed", "source_key", "person_id"]], pairs_per_partition
+    )
     lap("match")
-    counts["match"] = {**{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
-                       "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean())}
-    night = prepare(records, result.clusters, result.review, result.events, validation, in_store, rules,
-                    run_id=run_id, as_of=as_of, scope_feeds={i.feed for i in loaded}, metrics=metrics, full=full)
+    counts["match"] = {
+        **{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
+        "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean()),
+    }
+    night = prepare(
+        records,
+        result.clusters,
+        result.review,
+        result.events,
+        validation,
+        in_store,
+        rules,
+        run_id=run_id,
+        as_of=as_of,
+        scope_feeds={i.feed for i in loaded},
+        metrics=metrics,
+        full=full,
+    )
     counts["publish"] = night.counts
     lap("prepare_publication")
     pending = stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
     lap("reports")
     counts["seconds"] = seconds
     try:
-        counts["store_seconds"] = writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+        counts["store_seconds"] = writes.publish_night(
+            engine, run_id, night.publication, counts, before_commit=pending.finish
+        )
     finally:
         pending.close()
     lap("publish")  # includes waiting for the workbooks, written meanwhile
@@ -253,7 +319,15 @@ def _night(config: Config, engine, url: str, run_id: int, as_of: dt.date, landin
     lap("save_state")
     log.info("night %s published in %s", as_of, seconds)
     _artifacts(as_of, run_id, "succeeded", counts, gates)
-    return {"as_of": as_of.isoformat(), "run_id": run_id, "status": "succeeded", "reports": str(final), "counts": counts, "gates": gates, "seconds": seconds}
+    return {
+        "as_of": as_of.isoformat(),
+        "run_id": run_id,
+        "status": "succeeded",
+        "reports": str(final),
+        "counts": counts,
+        "gates": gates,
+        "seconds": seconds,
+    }
 
 
 def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict) -> None:
@@ -268,22 +342,39 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
     publish = counts.get("publish", {})
     exceptions = publish.get("exceptions", {})
     lines = [
-        f"# nominal night {as_of} — run {run_id}: **{status}**", "",
-        "| feed | gate | rows | error rate |", "|---|---|---|---|",
-        *[f"| {f} | {'passed' if g['passed'] else 'FAILED'} | {g.get('rows', 0):,} | {g.get('error_rate', 0):.1%} |" for f, g in gates.items()],
+        f"# nominal night {as_of} — run {run_id}: **{status}**",
+        "",
+        "| feed | gate | rows | error rate |",
+        "|---|---|---|---|",
+        *[
+            f"| {f} | {'passed' if g['passed'] else 'FAILED'} | {g.get('rows', 0):,} | {g.get('error_rate', 0):.1%} |"
+            for f, g in gates.items()
+        ],
         "",
         f"Persons: {publish.get('persons', 0):,} ({publish.get('persons_written', 0):,} written, {publish.get('persons_retired', 0):,} retired). "
         f"Exceptions: {exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open, {exceptions.get('closed', 0):,} closed.",
     ]
     create_markdown_artifact("\n".join(lines), key="nightly-summary", description=f"night {as_of}")
-    table = [{"feed": f, "gate": "passed" if g["passed"] else "failed", "rows": g.get("rows", 0), "error_rate": round(g.get("error_rate", 0), 4)} for f, g in gates.items()]
+    table = [
+        {
+            "feed": f,
+            "gate": "passed" if g["passed"] else "failed",
+            "rows": g.get("rows", 0),
+            "error_rate": round(g.get("error_rate", 0), 4),
+        }
+        for f, g in gates.items()
+    ]
     create_table_artifact(table, key="nightly-gates", description=f"gates, night {as_of}")
 
 
 @flow(name="nightly_sync", persist_result=False, log_prints=False)
 def nightly_sync(
-    as_of: str | None = None, config_path: str | None = None, landing: str | None = None, db_url: str | None = None,
-    full: bool = False, config: Any = None,  # a loaded Config; Any because Prefect validates parameters by annotation
+    as_of: str | None = None,
+    config_path: str | None = None,
+    landing: str | None = None,
+    db_url: str | None = None,
+    full: bool = False,
+    config: Any = None,  # a loaded Config; Any because Prefect validates parameters by annotation
     pairs_per_partition: int = PAIRS_PER_PARTITION,
 ) -> dict:
     """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night);
@@ -291,7 +382,14 @@ def nightly_sync(
     night = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     config = config or load_config(config_path)
     get_run_logger().info("night %s: feeds %s", night, ", ".join(f.name for f in config.enabled_feeds()))
-    return run_night(config, night, landing=Path(landing) if landing else None, db_url=db_url, full=full, pairs_per_partition=pairs_per_partition)
+    return run_night(
+        config,
+        night,
+        landing=Path(landing) if landing else None,
+        db_url=db_url,
+        full=full,
+        pairs_per_partition=pairs_per_partition,
+    )
 
 
 def sync_flow(runner: str = "threads", address: str | None = None):
@@ -299,14 +397,33 @@ def sync_flow(runner: str = "threads", address: str | None = None):
     if runner == "dask":
         from prefect_dask import DaskTaskRunner
 
-        options = {"address": address} if address else {"cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True}}
+        options = (
+            {"address": address}
+            if address
+            else {"cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True}}
+        )
         return nightly_sync.with_options(task_runner=DaskTaskRunner(**options))
     return nightly_sync
 
 
-def run_night_in_flow(config: Config, night: dt.date, *, landing: Path | None = None, db_url: str | None = None,
-                      full: bool = False, runner: str = "threads", address: str | None = None, pairs_per_partition: int = PAIRS_PER_PARTITION) -> dict:
+def run_night_in_flow(
+    config: Config,
+    night: dt.date,
+    *,
+    landing: Path | None = None,
+    db_url: str | None = None,
+    full: bool = False,
+    runner: str = "threads",
+    address: str | None = None,
+    pairs_per_partition: int = PAIRS_PER_PARTITION,
+) -> dict:
     """Run one night through the flow with a loaded config (the CLI and tests)."""
     flow_ = sync_flow(runner, address)
-    return flow_(as_of=night.isoformat(), config=config, landing=str(landing) if landing else None, db_url=db_url, full=full,
-                 pairs_per_partition=pairs_per_partition)
+    return flow_(
+        as_of=night.isoformat(),
+        config=config,
+        landing=str(landing) if landing else None,
+        db_url=db_url,
+        full=full,
+        pairs_per_partition=pairs_per_partition,
+    )

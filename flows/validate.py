@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from expectations.run import (
+from nominal import canonical
+from nominal.config import Config
+from nominal.expectations.run import (
     EXCEPTION_COLUMNS,
     METRIC_COLUMNS,
     FeedValidation,
@@ -23,9 +25,7 @@ from expectations.run import (
     min_rows,
     schema_drift,
 )
-from expectations.suites import load_feed_suite
-from nominal import canonical
-from nominal.config import Config
+from nominal.expectations.suites import load_feed_suite
 
 from .ingest import FeedIngest
 
@@ -52,8 +52,10 @@ class NightValidation:
         return {v.feed: v.gate.as_dict() for v in self.feeds}
 
 
-def validate_feeds(config: Config, as_of: dt.date, ingests: list[FeedIngest], *, engine=None, docs_dir: Path | None = None) -> NightValidation:
-    from store import queries
+def validate_feeds(
+    config: Config, as_of: dt.date, ingests: list[FeedIngest], *, engine=None, docs_dir: Path | None = None
+) -> NightValidation:
+    from nominal.store import queries
 
     validator = Validator(docs_dir if config.validation.data_docs else None)
     known = set(canonical.COLUMNS)
@@ -64,13 +66,23 @@ def validate_feeds(config: Config, as_of: dt.date, ingests: list[FeedIngest], *,
             continue
         feed = config.feed(ingest.feed)
         frame = ingest.canonical
-        suite = load_feed_suite(feed.name, config.common_suite_path(), config.suite_path(feed), known | set(frame.columns))
-        history = queries.recent_delivery_rows(engine, feed.name, as_of, config.thresholds.row_history_nights) if engine else []
+        suite = load_feed_suite(
+            feed.name, config.common_suite_path(), config.suite_path(feed), known | set(frame.columns)
+        )
+        history = (
+            queries.recent_delivery_rows(engine, feed.name, as_of, config.thresholds.row_history_nights)
+            if engine
+            else []
+        )
         previous = queries.last_delivery_columns(engine, feed.name, as_of) if engine else None
         parameters = NightParameters(as_of=as_of, min_rows=min_rows(history, config.thresholds.row_drop_max))
         results.append(
             validator.validate(
-                feed.name, frame, ingest.issues, suite, parameters,
+                feed.name,
+                frame,
+                ingest.issues,
+                suite,
+                parameters,
                 error_rate_max=config.thresholds.error_rate_max,
                 drift=schema_drift(ingest.columns, previous, ingest.unexpected_columns),
                 drift_severity=config.validation.schema_drift_severity,
@@ -94,7 +106,9 @@ def write_outputs(night: NightValidation, out_dir: Path, run_id: int | None) -> 
         "run_id": run_id,
         "passed": night.passed,
         "feeds": night.gates(),
-        "data_docs": str(night.data_docs.relative_to(out_dir)) if night.data_docs and night.data_docs.is_relative_to(out_dir) else (str(night.data_docs) if night.data_docs else None),
+        "data_docs": str(night.data_docs.relative_to(out_dir))
+        if night.data_docs and night.data_docs.is_relative_to(out_dir)
+        else (str(night.data_docs) if night.data_docs else None),
     }
     (out_dir / "gates.json").write_text(json.dumps(gates, indent=2, default=str) + "\n", encoding="utf-8")
     return gates

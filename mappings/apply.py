@@ -91,8 +91,13 @@ def map_records(
     keyless = frame["source_key"].isna()
     if keyless.any():
         key_issue = pd.DataFrame(
-            {"field": "source_key", "column": spec.fields["source_key"].columns[0], "value": "",
-             "reason": "record has no key: not loaded", "kind": "missing_key"},
+            {
+                "field": "source_key",
+                "column": spec.fields["source_key"].columns[0],
+                "value": "",
+                "reason": "record has no key: not loaded",
+                "kind": "missing_key",
+            },
             index=frame.index[keyless],
         )
         issues = pd.concat([issues, key_issue])

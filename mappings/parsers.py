@@ -8,8 +8,8 @@ not be parsed. A parser never raises on bad data.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,15 @@ def parse_integer(values: pd.Series, spec: FieldSpec, context: ParseContext) -> 
 
 
 def _human_format(fmt: str) -> str:
-    for code, shown in (("%d", "dd"), ("%m", "mm"), ("%Y", "yyyy"), ("%y", "yy"), ("%H", "HH"), ("%M", "MM"), ("%S", "SS")):
+    for code, shown in (
+        ("%d", "dd"),
+        ("%m", "mm"),
+        ("%Y", "yyyy"),
+        ("%y", "yy"),
+        ("%H", "HH"),
+        ("%M", "MM"),
+        ("%S", "SS"),
+    ):
         fmt = fmt.replace(code, shown)
     return fmt
 
@@ -222,7 +230,10 @@ PARSERS: dict[str, Callable[[pd.Series, FieldSpec, ParseContext], Parsed]] = {
     "integer": parse_integer,
     "date": parse_date,
     "datetime": parse_datetime,
-    **{kind: _identifier_parser(kind) for kind in ("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode")},
+    **{
+        kind: _identifier_parser(kind)
+        for kind in ("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode")
+    },
 }
 
 # How a field's value is masked when it appears in an issue.
@@ -233,5 +244,5 @@ MASK_KIND = {
     "aliases": "name",
     "date": "date",
     "datetime": "date",
-    **{kind: "identifier" for kind in ("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode")},
+    **dict.fromkeys(("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode"), "identifier"),
 }

@@ -77,7 +77,7 @@ class FieldSpec(BaseModel):
         return [self.format] if isinstance(self.format, str) else list(self.format or [])
 
     @model_validator(mode="after")
-    def _options_fit_type(self) -> "FieldSpec":
+    def _options_fit_type(self) -> FieldSpec:
         if self.type in ("date", "datetime") and not self.formats:
             raise ValueError(f"type {self.type} needs a format, e.g. '%d/%m/%Y'")
         if self.type == "code" and not self.codes:

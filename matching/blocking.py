@@ -58,14 +58,20 @@ def _key_values(records: Records, key: str) -> np.ndarray:
     if key == "dob_month_day":
         return _ints(f["dob_m"] * 100 + f["dob_d"])
     if key in ("surname_initial", "forename_initial"):
-        return records.name_initial[records.name_codes["surname_key" if key == "surname_initial" else "forename"]].astype(np.int64)
+        return records.name_initial[
+            records.name_codes["surname_key" if key == "surname_initial" else "forename"]
+        ].astype(np.int64)
     if key in ("surname_sound", "forename_sound"):
-        return records.name_sound[records.name_codes["surname_key" if key == "surname_sound" else "forename"]].astype(np.int64)
+        return records.name_sound[records.name_codes["surname_key" if key == "surname_sound" else "forename"]].astype(
+            np.int64
+        )
     if key == "names_sound_any_order":
         first = records.name_sound[records.name_codes["forename"]].astype(np.int64)
         second = records.name_sound[records.name_codes["surname_key"]].astype(np.int64)
         both = (first >= 0) & (second >= 0)
-        return np.where(both, np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second), -1)
+        return np.where(
+            both, np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second), -1
+        )
     if key in f.columns:
         return records.codes(key)[1].astype(np.int64)
     raise KeyError(f"unknown blocking key {key!r}")
@@ -84,10 +90,15 @@ def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.nda
         alias_rid = alias["rid"].to_numpy(dtype=np.int64)
         names = {"surname": alias["surname"].to_numpy(), "forename": alias["forename"].to_numpy()}
         alias_keys = {
-            "surname_sound": records.name_sound[names["surname"]], "forename_sound": records.name_sound[names["forename"]],
-            "surname_initial": records.name_initial[names["surname"]], "forename_initial": records.name_initial[names["forename"]],
+            "surname_sound": records.name_sound[names["surname"]],
+            "forename_sound": records.name_sound[names["forename"]],
+            "surname_initial": records.name_initial[names["surname"]],
+            "forename_initial": records.name_initial[names["forename"]],
         }
-        keys = {k: np.concatenate([v, alias_keys[k].astype(np.int64) if k in alias_keys else v[alias_rid]]) for k, v in keys.items()}
+        keys = {
+            k: np.concatenate([v, alias_keys[k].astype(np.int64) if k in alias_keys else v[alias_rid]])
+            for k, v in keys.items()
+        }
         rid = np.concatenate([rid, alias_rid])
     combined = np.zeros(len(rid), dtype=np.int64)
     valid = np.ones(len(rid), dtype=bool)
@@ -104,7 +115,9 @@ def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.nda
     return rid[valid], combined[valid]
 
 
-def pairs_in_blocks(rid: np.ndarray, block: np.ndarray, max_block_size: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def pairs_in_blocks(
+    rid: np.ndarray, block: np.ndarray, max_block_size: int, only: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """All pairs of distinct rids sharing a block (a < b); blocks over the size limit are skipped.
 
     ``only`` (a boolean mask over rids) keeps just the pairs with at least one flagged record,
@@ -157,10 +170,24 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
         per_rule[rule.name] = int(len(new))
         skipped[rule.name] = too_big
         if too_big:
-            log.info("blocking rule %s: %d blocks larger than %d records skipped", rule.name, too_big, settings.max_block_size)
+            log.info(
+                "blocking rule %s: %d blocks larger than %d records skipped",
+                rule.name,
+                too_big,
+                settings.max_block_size,
+            )
         seen = unique_sorted(np.concatenate([seen, new]))
     return Candidates(a=seen // n, b=seen % n, per_rule=per_rule, skipped_blocks=skipped)
 
 
-DERIVED_KEYS = {"dob", "dob_any_order", "dob_year", "dob_month_day", "surname_initial", "forename_initial", "names_sound_any_order",
-            "surname_sound", "forename_sound"}
+DERIVED_KEYS = {
+    "dob",
+    "dob_any_order",
+    "dob_year",
+    "dob_month_day",
+    "surname_initial",
+    "forename_initial",
+    "names_sound_any_order",
+    "surname_sound",
+    "forename_sound",
+}

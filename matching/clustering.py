@@ -66,16 +66,24 @@ def cluster(
     # the records and links of each violating component, found by sorting once (not a scan per component)
     bad_records = np.flatnonzero(in_bad)
     bad_records = bad_records[np.argsort(label[bad_records], kind="stable")]
-    record_bounds = np.searchsorted(label[bad_records], violating, side="left"), np.searchsorted(label[bad_records], violating, side="right")
+    record_bounds = (
+        np.searchsorted(label[bad_records], violating, side="left"),
+        np.searchsorted(label[bad_records], violating, side="right"),
+    )
     bad_edges = np.flatnonzero(in_bad[a])
     bad_edges = bad_edges[np.argsort(label[a[bad_edges]], kind="stable")]
-    edge_bounds = np.searchsorted(label[a[bad_edges]], violating, side="left"), np.searchsorted(label[a[bad_edges]], violating, side="right")
+    edge_bounds = (
+        np.searchsorted(label[a[bad_edges]], violating, side="left"),
+        np.searchsorted(label[a[bad_edges]], violating, side="right"),
+    )
     for i, component in enumerate(violating):
-        members = bad_records[record_bounds[0][i]:record_bounds[1][i]]
-        edges = bad_edges[edge_bounds[0][i]:edge_bounds[1][i]]
+        members = bad_records[record_bounds[0][i] : record_bounds[1][i]]
+        edges = bad_edges[edge_bounds[0][i] : edge_bounds[1][i]]
         order = edges[np.lexsort((b[edges], a[edges], -strength[edges]))]  # strongest first, ties by rid
         parent = {int(r): int(r) for r in members}
-        values = {int(r): {name: ({v[r]} if _present(v[r]) else set()) for name, v in unique_values.items()} for r in members}
+        values = {
+            int(r): {name: ({v[r]} if _present(v[r]) else set()) for name, v in unique_values.items()} for r in members
+        }
         refused = set()
         notes: dict[int, set[str]] = {}
 

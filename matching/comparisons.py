@@ -21,12 +21,36 @@ from .prepare import Records, nickname_equivalent
 from .settings import Comparison, Settings
 
 NAME_LEVELS = {
-    "forename": ["null", "exact", "nickname", "jaro-winkler ≥ 0.92", "same sound", "jaro-winkler ≥ 0.80", "matches a middle name", "else"],
-    "surname": ["null", "exact", "jaro-winkler ≥ 0.92", "same sound", "jaro-winkler ≥ 0.80", "one name part of the other", "else"],
+    "forename": [
+        "null",
+        "exact",
+        "nickname",
+        "jaro-winkler ≥ 0.92",
+        "same sound",
+        "jaro-winkler ≥ 0.80",
+        "matches a middle name",
+        "else",
+    ],
+    "surname": [
+        "null",
+        "exact",
+        "jaro-winkler ≥ 0.92",
+        "same sound",
+        "jaro-winkler ≥ 0.80",
+        "one name part of the other",
+        "else",
+    ],
 }
 FIXED_LEVELS = {
     "name_variant": ["null", "as given", "forename and surname swapped", "through an alias"],
-    "date_of_birth": ["null", "exact", "day and month transposed", "one of day, month, year differs", "within a year", "else"],
+    "date_of_birth": [
+        "null",
+        "exact",
+        "day and month transposed",
+        "one of day, month, year differs",
+        "within a year",
+        "else",
+    ],
     "postcode": ["null", "full postcode", "same sector", "same district", "else"],
     "sex": ["null", "same", "different"],
     "identifier": ["null", "agree", "disagree"],
@@ -57,9 +81,13 @@ class Gamma:
     def __len__(self) -> int:
         return len(self.a)
 
-    def take(self, mask: np.ndarray) -> "Gamma":
-        return Gamma(a=self.a[mask], b=self.b[mask], levels={k: v[mask] for k, v in self.levels.items()},
-                     tf_codes={k: v[mask] for k, v in self.tf_codes.items()})
+    def take(self, mask: np.ndarray) -> Gamma:
+        return Gamma(
+            a=self.a[mask],
+            b=self.b[mask],
+            levels={k: v[mask] for k, v in self.levels.items()},
+            tf_codes={k: v[mask] for k, v in self.tf_codes.items()},
+        )
 
     def matrix(self, names: list[str]) -> np.ndarray:
         return np.column_stack([self.levels[n] for n in names]) if names else np.zeros((len(self.a), 0), np.int8)
@@ -162,7 +190,11 @@ def compare_forename(records: Records, names: AlignedNames, a: np.ndarray, b: np
     sx, sy = records.name_sound[x], records.name_sound[y]
     middle_a, middle_b = records.name_codes["middle_name"][a], records.name_codes["middle_name"][b]
     middle = ((x == middle_b) & (x >= 0)) | ((y == middle_a) & (y >= 0))  # first and second names swapped
-    return _first_level([x == y, nickname_equivalent(records, x, y), jw >= 0.92, (sx == sy) & (sx >= 0), jw >= 0.80, middle], len(x), null)
+    return _first_level(
+        [x == y, nickname_equivalent(records, x, y), jw >= 0.92, (sx == sy) & (sx >= 0), jw >= 0.80, middle],
+        len(x),
+        null,
+    )
 
 
 def compare_surname(records: Records, names: AlignedNames, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -174,7 +206,9 @@ def compare_surname(records: Records, names: AlignedNames, a: np.ndarray, b: np.
     first_a, last_a = codes["surname_first_part"][a], codes["surname_last_part"][a]
     first_b, last_b = codes["surname_first_part"][b], codes["surname_last_part"][b]
     # a double-barrelled name against one of its parts (SMITH-JONES / JONES), names as given only
-    part = (names.variant == 1) & (((first_a >= 0) & ((first_a == y) | (last_a == y))) | ((first_b >= 0) & ((first_b == x) | (last_b == x))))
+    part = (names.variant == 1) & (
+        ((first_a >= 0) & ((first_a == y) | (last_a == y))) | ((first_b >= 0) & ((first_b == x) | (last_b == x)))
+    )
     return _first_level([x == y, jw >= 0.92, (sx == sy) & (sx >= 0), jw >= 0.80, part], len(x), null)
 
 

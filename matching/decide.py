@@ -76,7 +76,11 @@ def decide(table: pd.DataFrame, settings: Settings, link_threshold: float | None
 
     # 3. possible twins
     if settings.twins_rule:
-        surname, forename, dob = _level(table, settings, "surname"), _level(table, settings, "forename"), _level(table, settings, "date_of_birth")
+        surname, forename, dob = (
+            _level(table, settings, "surname"),
+            _level(table, settings, "forename"),
+            _level(table, settings, "date_of_birth"),
+        )
         postcode = _level(table, settings, "postcode")
         if surname is not None and forename is not None and dob is not None:
             twins = (surname == 1) & (dob == 1) & (forename >= 5) & ~any_identifier_agrees

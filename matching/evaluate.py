@@ -46,8 +46,14 @@ def evaluate(clusters: pd.DataFrame, truth: pd.DataFrame, truth_id: str | None =
     return {
         "records": n,
         "records_without_truth": int(missing),
-        "pairwise": {"precision": round(precision, 6), "recall": round(recall, 6), "f1": round(f1, 6),
-                     "true_pairs": true_pairs, "predicted_pairs": predicted_pairs, "correct_pairs": tp},
+        "pairwise": {
+            "precision": round(precision, 6),
+            "recall": round(recall, 6),
+            "f1": round(f1, 6),
+            "true_pairs": true_pairs,
+            "predicted_pairs": predicted_pairs,
+            "correct_pairs": tp,
+        },
         "clusters": {
             "true_people": int(len(per_true)),
             "persons": int(len(per_cluster)),
@@ -55,24 +61,38 @@ def evaluate(clusters: pd.DataFrame, truth: pd.DataFrame, truth_id: str | None =
             "exactly_right_share": round(len(exact) / len(per_true), 6) if len(per_true) else 1.0,
             "true_people_split": int((clusters_per_true > 1).sum()),
             "persons_merging_people": int((trues_per_cluster > 1).sum()),
-            "b_cubed": {"precision": round(b3_precision, 6), "recall": round(b3_recall, 6),
-                        "f1": round(2 * b3_precision * b3_recall / (b3_precision + b3_recall), 6) if b3_precision + b3_recall else 0.0},
+            "b_cubed": {
+                "precision": round(b3_precision, 6),
+                "recall": round(b3_recall, 6),
+                "f1": round(2 * b3_precision * b3_recall / (b3_precision + b3_recall), 6)
+                if b3_precision + b3_recall
+                else 0.0,
+            },
         },
     }
 
 
-def threshold_sweep(clusters: pd.DataFrame, pairs: pd.DataFrame, truth: pd.DataFrame, thresholds: list[float]) -> list[dict]:
+def threshold_sweep(
+    clusters: pd.DataFrame, pairs: pd.DataFrame, truth: pd.DataFrame, thresholds: list[float]
+) -> list[dict]:
     """Pairwise scores if the model's link threshold were each of ``thresholds`` (identifier and officer
     links kept; constraints not re-applied), from the scored pairs of a match."""
     from .clustering import components
 
     keys = clusters[["feed", "source_key"]].astype("str").reset_index(drop=True)
     index = pd.MultiIndex.from_frame(keys)
-    a = index.get_indexer(pd.MultiIndex.from_arrays([pairs["feed_a"].astype("str"), pairs["source_key_a"].astype("str")]))
-    b = index.get_indexer(pd.MultiIndex.from_arrays([pairs["feed_b"].astype("str"), pairs["source_key_b"].astype("str")]))
+    a = index.get_indexer(
+        pd.MultiIndex.from_arrays([pairs["feed_a"].astype("str"), pairs["source_key_a"].astype("str")])
+    )
+    b = index.get_indexer(
+        pd.MultiIndex.from_arrays([pairs["feed_b"].astype("str"), pairs["source_key_b"].astype("str")])
+    )
     known = (a >= 0) & (b >= 0)
     fixed = pairs["linked_by"].fillna("").astype("str").str.startswith(("identifier", "officer")).to_numpy()
-    blocked = pairs["decision"].astype("str").eq("no_link").to_numpy() & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"]).to_numpy()
+    blocked = (
+        pairs["decision"].astype("str").eq("no_link").to_numpy()
+        & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"]).to_numpy()
+    )
     rows = []
     for threshold in thresholds:
         chosen = known & ~blocked & (fixed | (pairs["match_probability"].to_numpy() >= threshold))

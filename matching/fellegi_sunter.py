@@ -69,8 +69,14 @@ def _initial_m(n_levels: int) -> np.ndarray:
 
 
 def expectation_maximisation(
-    gamma: np.ndarray, n_levels: list[int], *, u_start: list[np.ndarray], max_iterations: int = 60,
-    tolerance: float = 1e-5, fix_u: bool = False, active: list[bool] | None = None,
+    gamma: np.ndarray,
+    n_levels: list[int],
+    *,
+    u_start: list[np.ndarray],
+    max_iterations: int = 60,
+    tolerance: float = 1e-5,
+    fix_u: bool = False,
+    active: list[bool] | None = None,
 ) -> EMResult:
     """Estimate m and the match share by EM (and, unless ``fix_u``, the non-matches' own frequencies).
 
@@ -105,7 +111,11 @@ def expectation_maximisation(
         unmatched = counts * (1 - posterior)
         new_share = float(np.clip(matched.sum() / counts.sum(), _FLOOR, 1 - _FLOOR))
         new_m = [level_frequencies(rows[:, j], n_levels[j], matched) if active[j] else m[j] for j in range(k)]
-        new_u = u if fix_u else [level_frequencies(rows[:, j], n_levels[j], unmatched) if active[j] else u[j] for j in range(k)]
+        new_u = (
+            u
+            if fix_u
+            else [level_frequencies(rows[:, j], n_levels[j], unmatched) if active[j] else u[j] for j in range(k)]
+        )
         change = max([abs(new_share - share)] + [float(np.abs(x - y).max()) for x, y in zip(new_m, m) if len(x)])
         m, u, share = new_m, new_u, new_share
         if change < tolerance:

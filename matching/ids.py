@@ -30,10 +30,12 @@ def format_id(number: int) -> str:
 
 
 def id_number(person_id: str) -> int:
-    return int(person_id[len(PREFIX):]) if isinstance(person_id, str) and person_id.startswith(PREFIX) else 0
+    return int(person_id[len(PREFIX) :]) if isinstance(person_id, str) and person_id.startswith(PREFIX) else 0
 
 
-def assign_ids(records: pd.DataFrame, labels: np.ndarray, previous: pd.DataFrame | None, highest_used: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+def assign_ids(
+    records: pd.DataFrame, labels: np.ndarray, previous: pd.DataFrame | None, highest_used: int = 0
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Person id per record and the events (merged, split, retired) against ``previous`` links.
 
     ``records``: the records in rid order (key order), with ``_key`` or feed and source_key.
@@ -114,17 +116,33 @@ def _events(old_ids, overlap_old, overlap_cluster, counts, person_of_label) -> p
     records_per_cluster = np.bincount(overlap_cluster, weights=counts, minlength=len(person_of_label))
     merged = np.flatnonzero(olds_per_cluster > 1)
     for cluster, olds in _members(overlap_cluster, overlap_old, merged).items():
-        rows.append({"kind": "merged", "old_person_ids": sorted(old_ids[olds]), "new_person_id": person_of_label[cluster],
-                     "detail": {"records": int(records_per_cluster[cluster])}})
+        rows.append(
+            {
+                "kind": "merged",
+                "old_person_ids": sorted(old_ids[olds]),
+                "new_person_id": person_of_label[cluster],
+                "detail": {"records": int(records_per_cluster[cluster])},
+            }
+        )
     split = np.flatnonzero(clusters_per_old > 1)
     for old, clusters in _members(overlap_old, overlap_cluster, split).items():
         into = sorted(person_of_label[clusters])
-        rows += [{"kind": "split", "old_person_ids": [old_ids[old]], "new_person_id": new_id, "detail": {"into": into}}
-                 for new_id in into if new_id != old_ids[old]]
+        rows += [
+            {"kind": "split", "old_person_ids": [old_ids[old]], "new_person_id": new_id, "detail": {"into": into}}
+            for new_id in into
+            if new_id != old_ids[old]
+        ]
     seen = np.zeros(len(old_ids), dtype=bool)
     seen[overlap_old] = True
     for old in np.flatnonzero(~seen):  # an old id none of tonight's records carries on
-        rows.append({"kind": "retired", "old_person_ids": [old_ids[old]], "new_person_id": None, "detail": {"reason": "no current record"}})
+        rows.append(
+            {
+                "kind": "retired",
+                "old_person_ids": [old_ids[old]],
+                "new_person_id": None,
+                "detail": {"reason": "no current record"},
+            }
+        )
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 

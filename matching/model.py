@@ -18,7 +18,14 @@ import pandas as pd
 from nominal.errors import ConfigError
 
 from .comparisons import Gamma, compare, level_labels
-from .fellegi_sunter import estimate_prior, expectation_maximisation, level_frequencies, level_weights, prior_weight, probability
+from .fellegi_sunter import (
+    estimate_prior,
+    expectation_maximisation,
+    level_frequencies,
+    level_weights,
+    prior_weight,
+    probability,
+)
 from .prepare import Records
 from .settings import Settings
 
@@ -45,20 +52,27 @@ class ComparisonModel:
         return weights
 
     def as_dict(self) -> dict:
-        out = {"name": self.name, "kind": self.kind, "levels": [
-            {"label": label, "m": float(m), "u": float(u), "weight": float(w)}
-            for label, m, u, w in zip(self.labels, self.m, self.u, self.weights)
-        ]}
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "levels": [
+                {"label": label, "m": float(m), "u": float(u), "weight": float(w)}
+                for label, m, u, w in zip(self.labels, self.m, self.u, self.weights)
+            ],
+        }
         if self.term_frequencies is not None:
             out["term_frequencies"] = self.term_frequencies
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ComparisonModel":
+    def from_dict(cls, d: dict) -> ComparisonModel:
         levels = d["levels"]
         return cls(
-            name=d["name"], kind=d["kind"], labels=[lv["label"] for lv in levels],
-            m=np.array([lv["m"] for lv in levels]), u=np.array([lv["u"] for lv in levels]),
+            name=d["name"],
+            kind=d["kind"],
+            labels=[lv["label"] for lv in levels],
+            m=np.array([lv["m"] for lv in levels]),
+            u=np.array([lv["u"] for lv in levels]),
             term_frequencies=d.get("term_frequencies"),
         )
 
@@ -103,8 +117,16 @@ class Model:
         cache = records.__dict__.setdefault("_tf_cache", {})
         key = (id(self), comparison.name)
         if key not in cache:
-            vocabulary = records.names.values if comparison.kind in _TF_COLUMNS else records.codes(self.settings.comparison(comparison.name).column)[0].values
-            frequency = pd.Series(vocabulary, dtype="str").map(comparison.term_frequencies).to_numpy(dtype="float64", na_value=np.nan)
+            vocabulary = (
+                records.names.values
+                if comparison.kind in _TF_COLUMNS
+                else records.codes(self.settings.comparison(comparison.name).column)[0].values
+            )
+            frequency = (
+                pd.Series(vocabulary, dtype="str")
+                .map(comparison.term_frequencies)
+                .to_numpy(dtype="float64", na_value=np.nan)
+            )
             # a value the model never saw is as rare as its rarest value, no rarer
             rarest = min(comparison.term_frequencies.values(), default=_TF_FLOOR)
             cache[key] = np.where(np.isnan(frequency), rarest, np.maximum(frequency, _TF_FLOOR))
@@ -114,7 +136,10 @@ class Model:
         """``explain`` for every row of a scored pair table, built column by column."""
         parts = []
         for c in self.comparisons:
-            words = np.array([{"null": "one or both missing", "else": "different"}.get(label, label) for label in c.labels], dtype=object)
+            words = np.array(
+                [{"null": "one or both missing", "else": "different"}.get(label, label) for label in c.labels],
+                dtype=object,
+            )
             level = pairs[f"{c.name}_level"].to_numpy(dtype=np.int64)
             weight = pd.Series(pairs[f"{c.name}_weight"].to_numpy(dtype="float64")).map("{:+.1f}".format)
             parts.append(f"{c.name.replace('_', ' ')}: " + pd.Series(words[level], dtype="str") + " (" + weight + ")")
@@ -151,7 +176,7 @@ class Model:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "Model":
+    def load(cls, path: Path) -> Model:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if data.get("format_version") != FORMAT_VERSION:
@@ -207,11 +232,17 @@ _TF_COLUMNS = {"forename": "forename", "surname": "surname_key"}
 
 # Which comparisons a blocking key already makes agree (they say nothing in a session on that key).
 _KEY_KINDS = {
-    "dob": {"date_of_birth"}, "dob_any_order": {"date_of_birth"}, "dob_year": {"date_of_birth"}, "dob_month_day": {"date_of_birth"},
-    "surname_initial": {"surname", "name_variant"}, "surname_sound": {"surname", "name_variant"},
-    "forename_initial": {"forename", "name_variant"}, "forename_sound": {"forename", "name_variant"},
+    "dob": {"date_of_birth"},
+    "dob_any_order": {"date_of_birth"},
+    "dob_year": {"date_of_birth"},
+    "dob_month_day": {"date_of_birth"},
+    "surname_initial": {"surname", "name_variant"},
+    "surname_sound": {"surname", "name_variant"},
+    "forename_initial": {"forename", "name_variant"},
+    "forename_sound": {"forename", "name_variant"},
     "names_sound_any_order": {"forename", "surname", "name_variant"},
-    "postcode": {"postcode"}, "postcode_sector": {"postcode"},
+    "postcode": {"postcode"},
+    "postcode_sector": {"postcode"},
 }
 
 
@@ -254,20 +285,44 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
         if chosen.sum() < 10:
             continue
         em = expectation_maximisation(
-            matrix[chosen], n_levels, u_start=u, fix_u=True, active=active,
-            max_iterations=settings.training.max_iterations, tolerance=settings.training.tolerance,
+            matrix[chosen],
+            n_levels,
+            u_start=u,
+            fix_u=True,
+            active=active,
+            max_iterations=settings.training.max_iterations,
+            tolerance=settings.training.tolerance,
         )
-        sessions.append({"keys": keys, "pairs": int(chosen.sum()), "match_share": em.match_share,
-                         "iterations": em.iterations, "converged": em.converged})
+        sessions.append(
+            {
+                "keys": keys,
+                "pairs": int(chosen.sum()),
+                "match_share": em.match_share,
+                "iterations": em.iterations,
+                "converged": em.converged,
+            }
+        )
         for i, is_active in enumerate(active):
             if is_active:
                 estimates[i].append(em.m[i])
     untrained = [i for i, found in enumerate(estimates) if not found]
     if untrained:  # a comparison no session could train: estimate it over all candidates
-        em = expectation_maximisation(matrix, n_levels, u_start=u, max_iterations=settings.training.max_iterations,
-                                      tolerance=settings.training.tolerance)
-        sessions.append({"keys": [], "pairs": len(candidates), "match_share": em.match_share,
-                         "iterations": em.iterations, "converged": em.converged})
+        em = expectation_maximisation(
+            matrix,
+            n_levels,
+            u_start=u,
+            max_iterations=settings.training.max_iterations,
+            tolerance=settings.training.tolerance,
+        )
+        sessions.append(
+            {
+                "keys": [],
+                "pairs": len(candidates),
+                "match_share": em.match_share,
+                "iterations": em.iterations,
+                "converged": em.converged,
+            }
+        )
         for i in untrained:
             estimates[i].append(em.m[i])
     m = [np.mean(found, axis=0) for found in estimates]
@@ -275,7 +330,9 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
     comparisons = []
     for i, c in enumerate(settings.comparisons):
         tf = term_frequencies(records, c.kind, c.column) if c.term_frequency else None
-        comparisons.append(ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=m[i], u=u[i], term_frequencies=tf))
+        comparisons.append(
+            ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=m[i], u=u[i], term_frequencies=tf)
+        )
     pair_weights = np.zeros(len(candidates))
     for i, c in enumerate(comparisons):
         pair_weights += c.weights[matrix[:, i]]
@@ -286,7 +343,7 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
         prior=prior,
         candidate_match_share=float(prior * total_pairs(records, settings) / max(len(candidates), 1)),
         trained={
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "records": records.n,
             "candidate_pairs": len(candidates),
             "random_pairs": len(ra),

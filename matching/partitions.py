@@ -27,7 +27,9 @@ def partition_bounds(pairs: int, per_partition: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in pairwise(edges)]
 
 
-def compare_partition(night: str, frames: list[pd.DataFrame], settings: Settings, a: np.ndarray, b: np.ndarray) -> Gamma:
+def compare_partition(
+    night: str, frames: list[pd.DataFrame], settings: Settings, a: np.ndarray, b: np.ndarray
+) -> Gamma:
     """Levels for pairs (a, b) of the night's records (``night`` names the frames, so that a worker
     prepares them once for all its partitions)."""
     from .pipeline import extra_columns
@@ -45,7 +47,8 @@ def joined(parts: list[Gamma]) -> Gamma:
     if len(parts) == 1:
         return parts[0]
     return Gamma(
-        a=np.concatenate([p.a for p in parts]), b=np.concatenate([p.b for p in parts]),
+        a=np.concatenate([p.a for p in parts]),
+        b=np.concatenate([p.b for p in parts]),
         levels={k: np.concatenate([p.levels[k] for p in parts]) for k in parts[0].levels},
         tf_codes={k: np.concatenate([p.tf_codes[k] for p in parts]) for k in parts[0].tf_codes},
     )

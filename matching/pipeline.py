@@ -32,8 +32,19 @@ from .state import MatchState
 log = logging.getLogger("nominal.match")
 
 PAIR_KEYS = ("feed_a", "source_key_a", "feed_b", "source_key_b")
-REVIEW_COLUMNS = ("feed", "source_key", "other_feed", "other_source_key", "person_id", "rule", "severity", "priority",
-                  "kind", "match_probability", "detail")
+REVIEW_COLUMNS = (
+    "feed",
+    "source_key",
+    "other_feed",
+    "other_source_key",
+    "person_id",
+    "rule",
+    "severity",
+    "priority",
+    "kind",
+    "match_probability",
+    "detail",
+)
 REVIEW_RULES = {
     "match_review": "may be the same person",
     "possible_twins": "possible twins (same surname and date of birth, different forenames): never linked automatically",
@@ -57,10 +68,14 @@ def pair_table(records: Records, model: Model, gamma: Gamma, scores: Scores) -> 
     f = records.frame
     a, b = gamma.a, gamma.b
     table = {
-        "rid_a": a, "rid_b": b,
-        "feed_a": f["feed"].to_numpy()[a], "source_key_a": f["source_key"].to_numpy()[a],
-        "feed_b": f["feed"].to_numpy()[b], "source_key_b": f["source_key"].to_numpy()[b],
-        "match_probability": scores.match_probability, "match_weight": scores.match_weight.astype("float32"),
+        "rid_a": a,
+        "rid_b": b,
+        "feed_a": f["feed"].to_numpy()[a],
+        "source_key_a": f["source_key"].to_numpy()[a],
+        "feed_b": f["feed"].to_numpy()[b],
+        "source_key_b": f["source_key"].to_numpy()[b],
+        "match_probability": scores.match_probability,
+        "match_weight": scores.match_weight.astype("float32"),
     }
     for c in model.comparisons:
         table[f"{c.name}_level"] = gamma.levels[c.name]
@@ -98,13 +113,20 @@ def extra_columns(settings: Settings) -> tuple[str, ...]:
 def _officer_pairs(records: Records, decisions: pd.DataFrame | None) -> pd.DataFrame:
     """Officer decisions as rid pairs (a < b) with their kind; decisions about absent records are set aside."""
     if decisions is None or decisions.empty:
-        return pd.DataFrame({"rid_a": pd.Series(dtype="int64"), "rid_b": pd.Series(dtype="int64"), "officer": pd.Series(dtype="str")})
+        return pd.DataFrame(
+            {"rid_a": pd.Series(dtype="int64"), "rid_b": pd.Series(dtype="int64"), "officer": pd.Series(dtype="str")}
+        )
     pairs = decisions[decisions["kind"].isin(["link", "do_not_link"])]
     a = records.rids(pairs["feed_a"], pairs["source_key_a"])
     b = records.rids(pairs["feed_b"], pairs["source_key_b"])
     present = (a >= 0) & (b >= 0) & (a != b)
-    out = pd.DataFrame({"rid_a": np.minimum(a, b)[present].astype(np.int64), "rid_b": np.maximum(a, b)[present].astype(np.int64),
-                        "officer": pairs["kind"].to_numpy()[present]})
+    out = pd.DataFrame(
+        {
+            "rid_a": np.minimum(a, b)[present].astype(np.int64),
+            "rid_b": np.maximum(a, b)[present].astype(np.int64),
+            "officer": pairs["kind"].to_numpy()[present],
+        }
+    )
     # the latest decision about a pair wins (decisions arrive oldest first)
     return out.drop_duplicates(["rid_a", "rid_b"], keep="last").reset_index(drop=True)
 
@@ -164,7 +186,10 @@ def match(
         wanted = officers["rid_a"].to_numpy(dtype=np.int64) * records.n + officers["rid_b"].to_numpy(dtype=np.int64)
         missing = officers[~isin_sorted(wanted, unique_sorted(known))]
         if len(missing):
-            kept = pd.concat([kept, score_pairs(records, model, missing["rid_a"].to_numpy(), missing["rid_b"].to_numpy())], ignore_index=True)
+            kept = pd.concat(
+                [kept, score_pairs(records, model, missing["rid_a"].to_numpy(), missing["rid_b"].to_numpy())],
+                ignore_index=True,
+            )
         kept = kept.merge(officers, on=["rid_a", "rid_b"], how="left")
         kept["officer"] = kept["officer"].fillna("")
     kept = kept.sort_values(["rid_a", "rid_b"], kind="stable").reset_index(drop=True)
@@ -174,11 +199,20 @@ def match(
     links = decided[decided["decision"] == LINK]
     strength = links["match_weight"].to_numpy(dtype="float64")
     linked_by = links["linked_by"].to_numpy(dtype=object)
-    strength = np.where(linked_by == "officer", np.inf, np.where(pd.Series(linked_by).str.startswith("identifier").to_numpy(), strength + 1000, strength))
+    strength = np.where(
+        linked_by == "officer",
+        np.inf,
+        np.where(pd.Series(linked_by).str.startswith("identifier").to_numpy(), strength + 1000, strength),
+    )
     dnl = decided[decided.get("officer", pd.Series("", index=decided.index)) == "do_not_link"]
     unique_values, doubted = _trusted_unique_values(records, decided, settings)
     clusters = cluster(
-        records.n, links["rid_a"].to_numpy(), links["rid_b"].to_numpy(), strength, linked_by, unique_values,
+        records.n,
+        links["rid_a"].to_numpy(),
+        links["rid_b"].to_numpy(),
+        strength,
+        linked_by,
+        unique_values,
         (dnl["rid_a"].to_numpy(), dnl["rid_b"].to_numpy()),
     )
     _flag_doubted(clusters, doubted)
@@ -205,12 +239,27 @@ def match(
         "seconds": watch.seconds,
         "peak_mb": watch.peak_mb,  # the process's peak resident memory by the end of each stage
     }
-    log.info("matched %d records into %d persons (%d links, %d for review)", records.n, stats["persons"], stats["links"], stats["reviews"])
-    return MatchResult(clusters=result_clusters, pairs=decided.drop(columns=["rid_a", "rid_b"]), review=review, events=events,
-                       model=model, state=new_state, stats=stats)
+    log.info(
+        "matched %d records into %d persons (%d links, %d for review)",
+        records.n,
+        stats["persons"],
+        stats["links"],
+        stats["reviews"],
+    )
+    return MatchResult(
+        clusters=result_clusters,
+        pairs=decided.drop(columns=["rid_a", "rid_b"]),
+        review=review,
+        events=events,
+        model=model,
+        state=new_state,
+        stats=stats,
+    )
 
 
-def _trusted_unique_values(records: Records, decided: pd.DataFrame, settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _trusted_unique_values(
+    records: Records, decided: pd.DataFrame, settings: Settings
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each unique identifier's value per record, for the clustering constraint — except values in doubt.
 
     A value is in doubt on both records of a pair that shares it while everything else says they
@@ -260,11 +309,17 @@ def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.Da
     match_probability = np.full(records.n, np.nan)
     linked_by[rid[first]] = how[first]
     match_probability[rid[first]] = probability[first]
-    return pd.DataFrame({
-        "feed": f["feed"].to_numpy(), "source_key": f["source_key"].to_numpy(), "person_id": person,
-        "linked_by": linked_by, "match_probability": match_probability,
-        "status": clusters.status, "status_reason": clusters.reason,
-    })
+    return pd.DataFrame(
+        {
+            "feed": f["feed"].to_numpy(),
+            "source_key": f["source_key"].to_numpy(),
+            "person_id": person,
+            "linked_by": linked_by,
+            "match_probability": match_probability,
+            "status": clusters.status,
+            "status_reason": clusters.reason,
+        }
+    )
 
 
 def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd.DataFrame:
@@ -276,10 +331,18 @@ def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd
     headline = pairs["reason"].map(REVIEW_RULES)
     probability = pairs["match_probability"].map("{:.4f}".format)
     detail = headline + " as " + other + " (probability " + probability + "): " + model.explain_all(pairs)
-    return pd.DataFrame({
-        "feed": pairs["feed_a"].to_numpy(), "source_key": pairs["source_key_a"].to_numpy(),
-        "other_feed": pairs["feed_b"].to_numpy(), "other_source_key": pairs["source_key_b"].to_numpy(),
-        "person_id": person[pairs["rid_a"].to_numpy()],
-        "rule": pairs["reason"].to_numpy(), "severity": "error", "priority": "normal", "kind": "match_review",
-        "match_probability": pairs["match_probability"].to_numpy(), "detail": detail.to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "feed": pairs["feed_a"].to_numpy(),
+            "source_key": pairs["source_key_a"].to_numpy(),
+            "other_feed": pairs["feed_b"].to_numpy(),
+            "other_source_key": pairs["source_key_b"].to_numpy(),
+            "person_id": person[pairs["rid_a"].to_numpy()],
+            "rule": pairs["reason"].to_numpy(),
+            "severity": "error",
+            "priority": "normal",
+            "kind": "match_review",
+            "match_probability": pairs["match_probability"].to_numpy(),
+            "detail": detail.to_numpy(),
+        }
+    )

@@ -33,7 +33,11 @@ NAME_COLUMNS = ("forename", "middle_name", "surname_key", "surname_first_part", 
 
 def record_keys(feeds, source_keys) -> pd.Series:
     """One string per record, ``feed`` and ``source_key`` joined by a unit separator."""
-    return pd.Series(feeds, dtype="str").reset_index(drop=True) + "\x1f" + pd.Series(source_keys, dtype="str").reset_index(drop=True)
+    return (
+        pd.Series(feeds, dtype="str").reset_index(drop=True)
+        + "\x1f"
+        + pd.Series(source_keys, dtype="str").reset_index(drop=True)
+    )
 
 
 def letters_only(values: pd.Series) -> pd.Series:
@@ -77,11 +81,19 @@ class Records:
     def aliases(self) -> pd.DataFrame:
         """One row per alias, sorted by rid: rid, surname and forename name codes."""
         names = alias_table(self.frame["aliases"])
-        table = pd.DataFrame({"rid": names["rid"].to_numpy(), "surname": self._encode(names["surname"]), "forename": self._encode(names["forename"])})
+        table = pd.DataFrame(
+            {
+                "rid": names["rid"].to_numpy(),
+                "surname": self._encode(names["surname"]),
+                "forename": self._encode(names["forename"]),
+            }
+        )
         return table[table["surname"] >= 0].reset_index(drop=True)
 
     def _encode(self, values: pd.Series) -> np.ndarray:
-        return pd.Index(self.names.values[:-1]).get_indexer(values.fillna("\x00").to_numpy(dtype=object)).astype(np.int32)
+        return (
+            pd.Index(self.names.values[:-1]).get_indexer(values.fillna("\x00").to_numpy(dtype=object)).astype(np.int32)
+        )
 
     @cached_property
     def _column_codes(self) -> dict:
@@ -110,8 +122,21 @@ class Records:
         return counts / max(int((codes >= 0).sum()), 1)
 
 
-MATCHING_COLUMNS = ("feed", "source_key", "forenames", "surname", "aliases", "date_of_birth", "sex", "postcode",
-                    "pnc_id", "cro_number", "noms_number", "crn", "ni_number")
+MATCHING_COLUMNS = (
+    "feed",
+    "source_key",
+    "forenames",
+    "surname",
+    "aliases",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "pnc_id",
+    "cro_number",
+    "noms_number",
+    "crn",
+    "ni_number",
+)
 
 
 def _words(values: pd.Series, pattern: str) -> pd.DataFrame:
@@ -145,10 +170,17 @@ def _surname_parts(surnames: pd.Series) -> dict[str, pd.Series]:
 
 
 def _postcode_parts(postcodes: pd.Series) -> dict[str, pd.Series]:
-    return {"postcode_district": _word(postcodes, r"(?P<w>\S+) .*"), "postcode_sector": _word(postcodes, r"(?P<w>\S+ \d).*")}
+    return {
+        "postcode_district": _word(postcodes, r"(?P<w>\S+) .*"),
+        "postcode_sector": _word(postcodes, r"(?P<w>\S+ \d).*"),
+    }
 
 
-def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame | None = None, extra_columns: tuple[str, ...] = ()) -> Records:
+def prepare(
+    frames: list[pd.DataFrame] | pd.DataFrame,
+    nicknames: pd.DataFrame | None = None,
+    extra_columns: tuple[str, ...] = (),
+) -> Records:
     """Concatenate canonical frames, fix their order and derive the comparison columns.
 
     Only the columns matching reads are kept (``extra_columns``: those its settings name besides
@@ -156,7 +188,9 @@ def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame |
     """
     frames = frames if isinstance(frames, list) else [frames]
     wanted = [*MATCHING_COLUMNS, *(c for c in extra_columns if c not in MATCHING_COLUMNS)]
-    frames = sorted((f for f in frames if len(f)), key=lambda f: str(f["feed"].iloc[0])) or frames[:1]  # one feed per frame
+    frames = (
+        sorted((f for f in frames if len(f)), key=lambda f: str(f["feed"].iloc[0])) or frames[:1]
+    )  # one feed per frame
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
     # One string key sorts in C (a lexsort of Python strings takes seconds per million); extracts
     # usually arrive in key order already, and then nothing moves.
@@ -183,7 +217,7 @@ def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame |
     vocabulary = np.append(np.asarray(uniques, dtype=object), "")
     name_codes, start = {}, 0
     for column in NAME_COLUMNS:
-        per_distinct = np.append(codes[start:start + len(parts[column])], -1)  # row code -1 (missing) → -1
+        per_distinct = np.append(codes[start : start + len(parts[column])], -1)  # row code -1 (missing) → -1
         rows = forename_rows if column in forename_parts else surname_rows
         name_codes[column] = per_distinct[rows].astype(np.int32)
         start += len(parts[column])
@@ -198,17 +232,27 @@ def prepare(frames: list[pd.DataFrame] | pd.DataFrame, nicknames: pd.DataFrame |
     frame["dob_days"] = (dob - pd.Timestamp("1900-01-01")).dt.days.astype("Int32")
     postcode_rows, postcode_parts = _per_distinct(frame["postcode"], _postcode_parts)
     for column, values in postcode_parts.items():
-        frame[column] = pd.Series(np.append(values.to_numpy(dtype=object, na_value=None), None)[postcode_rows], dtype="str")
+        frame[column] = pd.Series(
+            np.append(values.to_numpy(dtype=object, na_value=None), None)[postcode_rows], dtype="str"
+        )
 
     nick_vocabulary, pairs = _nickname_pairs(nicknames)
     nick_lookup = pd.Index(list(nick_vocabulary))
     name_nickname = np.append(nick_lookup.get_indexer(vocabulary[:-1]), -1).astype(np.int32)
     sound_per_code = np.append(sound_ids, -1).astype(np.int32)
     initials = pd.Series(vocabulary, dtype="str").str.slice(0, 1)
-    name_initial = np.append(pd.factorize(initials.where(initials != ""), use_na_sentinel=True)[0][:-1], -1).astype(np.int32)
+    name_initial = np.append(pd.factorize(initials.where(initials != ""), use_na_sentinel=True)[0][:-1], -1).astype(
+        np.int32
+    )
     return Records(
-        frame=frame, names=Vocabulary(vocabulary), name_codes=name_codes, name_sound=sound_per_code, name_initial=name_initial,
-        name_nickname=name_nickname, nickname_pairs=pairs, nickname_size=len(nick_vocabulary),
+        frame=frame,
+        names=Vocabulary(vocabulary),
+        name_codes=name_codes,
+        name_sound=sound_per_code,
+        name_initial=name_initial,
+        name_nickname=name_nickname,
+        nickname_pairs=pairs,
+        nickname_size=len(nick_vocabulary),
     )
 
 
@@ -216,15 +260,19 @@ def alias_table(aliases: pd.Series) -> pd.DataFrame:
     """One row per alias (``SURNAME, FORENAMES; …``): rid, surname and first forename, letters only."""
     present = aliases.dropna()
     if present.empty:
-        return pd.DataFrame({"rid": pd.Series(dtype="int64"), "surname": pd.Series(dtype="str"), "forename": pd.Series(dtype="str")})
+        return pd.DataFrame(
+            {"rid": pd.Series(dtype="int64"), "surname": pd.Series(dtype="str"), "forename": pd.Series(dtype="str")}
+        )
     lists = pc.split_pattern(pa.array(present.astype("str"), type=pa.string(), from_pandas=True), ";")
     parents = pc.list_parent_indices(lists).to_numpy()
     items = pd.Series(pc.list_flatten(lists).to_pandas().array, index=present.index.to_numpy()[parents], dtype="str")
-    return pd.DataFrame({
-        "rid": items.index.to_numpy(dtype="int64"),
-        "surname": letters_only(_word(items, r"\s*(?P<w>[^,]+).*")).to_numpy(),
-        "forename": letters_only(_word(items, r"[^,]*,\s*(?P<w>\S+).*")).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "rid": items.index.to_numpy(dtype="int64"),
+            "surname": letters_only(_word(items, r"\s*(?P<w>[^,]+).*")).to_numpy(),
+            "forename": letters_only(_word(items, r"[^,]*,\s*(?P<w>\S+).*")).to_numpy(),
+        }
+    )
 
 
 def _alias_names(aliases: pd.Series) -> pd.Series:
@@ -238,7 +286,9 @@ def _nickname_pairs(nicknames: pd.DataFrame | None) -> tuple[dict[str, int], np.
         from nominal.reference import nicknames as load
 
         nicknames = load()
-    table = pd.DataFrame({"name": letters_only(nicknames["name"]), "nickname": letters_only(nicknames["nickname"])}).dropna()
+    table = pd.DataFrame(
+        {"name": letters_only(nicknames["name"]), "nickname": letters_only(nicknames["nickname"])}
+    ).dropna()
     vocabulary = {name: i for i, name in enumerate(sorted(set(table["name"]) | set(table["nickname"])))}
     groups: dict[int, set[int]] = {}
     for name, nick in zip(table["name"], table["nickname"]):  # a few hundred rows of reference data

@@ -63,12 +63,14 @@ class Comparison(_Strict):
     kind: Literal[KINDS]  # type: ignore[valid-type]
     column: str | None = None
     term_frequency: bool = False
-    thresholds: list[float] = Field(default_factory=list, description="similarity thresholds for fuzzy levels, highest first")
+    thresholds: list[float] = Field(
+        default_factory=list, description="similarity thresholds for fuzzy levels, highest first"
+    )
     metric: Literal["jaro_winkler", "levenshtein"] = "jaro_winkler"
     null_values: list[str] = Field(default_factory=list, description="values that mean unknown (e.g. U for sex)")
 
     @model_validator(mode="after")
-    def _column_needed(self) -> "Comparison":
+    def _column_needed(self) -> Comparison:
         if self.kind in ("identifier", "exact", "fuzzy") and not self.column:
             raise ValueError(f"a {self.kind} comparison needs a column")
         if self.kind == "fuzzy" and not self.thresholds:
@@ -86,7 +88,7 @@ class Thresholds(_Strict):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Thresholds":
+    def _ordered(self) -> Thresholds:
         if self.review > self.link:
             raise ValueError("the review threshold must not be above the link threshold")
         return self
@@ -95,7 +97,11 @@ class Thresholds(_Strict):
 class Training(_Strict):
     random_pairs: int = Field(1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
     sessions: list[list[str]] = Field(
-        default_factory=lambda: [["dob_any_order", "surname_sound"], ["dob_any_order", "forename_sound"], ["surname_sound", "forename_sound"]],
+        default_factory=lambda: [
+            ["dob_any_order", "surname_sound"],
+            ["dob_any_order", "forename_sound"],
+            ["surname_sound", "forename_sound"],
+        ],
         description="EM sessions: each trains on the candidate pairs that share these keys, "
         "leaving out the comparisons those keys already make agree",
     )
@@ -108,7 +114,9 @@ class Settings(_Strict):
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     blocking: list[BlockingRule] = Field(min_length=1)
-    max_block_size: int = Field(2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful")
+    max_block_size: int = Field(
+        2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful"
+    )
     comparisons: list[Comparison] = Field(min_length=1)
     strong_identifiers: list[str] = Field(
         default_factory=lambda: ["pnc_id", "cro_number", "noms_number"],
@@ -118,7 +126,9 @@ class Settings(_Strict):
         default_factory=lambda: ["pnc_id", "cro_number"],
         description="one person never holds two different values of these (clusters are split)",
     )
-    twins_rule: bool = Field(True, description="same surname and date of birth, different forenames: review, never auto-link")
+    twins_rule: bool = Field(
+        True, description="same surname and date of birth, different forenames: review, never auto-link"
+    )
     training: Training = Field(default_factory=Training)
 
     @field_validator("comparisons")

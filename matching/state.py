@@ -37,7 +37,11 @@ def content_columns(records: Records) -> list[str]:
 
 
 def _same(before: pd.Series, now: pd.Series) -> np.ndarray:
-    equal = (before.to_numpy() == now.to_numpy()) if before.dtype == object else before.eq(now).fillna(False).to_numpy(dtype=bool)
+    equal = (
+        (before.to_numpy() == now.to_numpy())
+        if before.dtype == object
+        else before.eq(now).fillna(False).to_numpy(dtype=bool)
+    )
     return np.asarray(equal, dtype=bool) | (before.isna().to_numpy() & now.isna().to_numpy())
 
 
@@ -49,15 +53,23 @@ class MatchState:
     clusters: pd.DataFrame  # feed, source_key, person_id
 
     @classmethod
-    def build(cls, records: Records, decided: pd.DataFrame, person: np.ndarray, settings: Settings) -> "MatchState":
+    def build(cls, records: Records, decided: pd.DataFrame, person: np.ndarray, settings: Settings) -> MatchState:
         """The records (in rid order) with their content, their kept pairs by rid, and their persons."""
         f = records.frame
-        keep = ["rid_a", "rid_b", "match_probability", "match_weight", *[c for c in decided.columns if c.endswith(("_level", "_weight"))]]
+        keep = [
+            "rid_a",
+            "rid_b",
+            "match_probability",
+            "match_weight",
+            *[c for c in decided.columns if c.endswith(("_level", "_weight"))],
+        ]
         return cls(
             fingerprint=_fingerprint(settings),
             records=f[["feed", "source_key", *content_columns(records)]].reset_index(drop=True),
             pairs=decided[list(dict.fromkeys(keep))].reset_index(drop=True),
-            clusters=pd.DataFrame({"feed": f["feed"].to_numpy(), "source_key": f["source_key"].to_numpy(), "person_id": person}),
+            clusters=pd.DataFrame(
+                {"feed": f["feed"].to_numpy(), "source_key": f["source_key"].to_numpy(), "person_id": person}
+            ),
         )
 
     def fits(self, settings: Settings) -> bool:
@@ -101,7 +113,7 @@ class MatchState:
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> "MatchState | None":
+    def load(cls, folder: Path) -> MatchState | None:
         marker = folder / "state.json"
         if not marker.is_file():
             return None

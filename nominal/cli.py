@@ -27,7 +27,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The published store.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration.", no_args_is_help=True)
-decide_app = typer.Typer(help="Record an officer's decision; matching and publish honour it on every later night.", no_args_is_help=True)
+decide_app = typer.Typer(
+    help="Record an officer's decision; matching and publish honour it on every later night.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(decide_app, name="decide")
@@ -73,8 +75,12 @@ def _fail(exc: Exception, code: int = EXIT_DATA) -> typer.Exit:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
 
 
@@ -95,7 +101,11 @@ def generate(
     with _progress() as progress:
         task = progress.add_task("generating", total=1.0)
         report = run_generator(
-            people=people, seed=seed, out=out, nights=nights, start_date=start,
+            people=people,
+            seed=seed,
+            out=out,
+            nights=nights,
+            start_date=start,
             progress=lambda message, done: progress.update(task, description=message, completed=done),
         )
     console.print(json.dumps(report.as_dict(), indent=2, default=str), highlight=False)
@@ -121,7 +131,7 @@ def ingest(
 
 
 def _open_store(cfg, db: str | None):
-    from store import db as store_db
+    from nominal.store import db as store_db
 
     try:
         return store_db.ensure_schema(_db_url(cfg, db))
@@ -130,7 +140,7 @@ def _open_store(cfg, db: str | None):
 
 
 def _ingest_with_progress(cfg, night: dt.date, landing: Path | None):
-    from flows.ingest import ingest_night
+    from nominal.flows.ingest import ingest_night
 
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(cfg.enabled_feeds()))
@@ -142,8 +152,8 @@ def _ingest_with_progress(cfg, night: dt.date, landing: Path | None):
 
 
 def run_ingest(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
-    from flows.ingest import ingest_counts, record_deliveries, run_status, write_outputs
-    from store import writes
+    from nominal.flows.ingest import ingest_counts, record_deliveries, run_status, write_outputs
+    from nominal.store import writes
 
     engine = _open_store(cfg, db)
     run_id = writes.start_run(engine, "ingest", night, [f.name for f in cfg.enabled_feeds()])
@@ -171,7 +181,9 @@ def _print_ingest_summary(summary: dict) -> None:
         issues = ", ".join(f"{k} {v}" for k, v in entry["issues"].items()) or "0"
         detail = (entry["error"] or {}).get("text") or ("archived" if entry.get("archive") else "")
         style = "red" if entry["status"] == "failed" else None
-        table.add_row(feed, entry["status"], str(entry["rows_read"]), str(entry["rows_mapped"]), issues, detail, style=style)
+        table.add_row(
+            feed, entry["status"], str(entry["rows_read"]), str(entry["rows_mapped"]), issues, detail, style=style
+        )
     console.print(table)
     console.print(f"outputs in {summary.get('out')}", highlight=False)
 
@@ -179,7 +191,12 @@ def _print_ingest_summary(summary: dict) -> None:
 @app.command()
 def validate(
     as_of: AsOfOpt,
-    out: Annotated[Path, typer.Option("--out", help="output folder: exceptions.parquet, quality_metrics.parquet, gates.json, data_docs/")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="output folder: exceptions.parquet, quality_metrics.parquet, gates.json, data_docs/"
+        ),
+    ],
     landing: LandingOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -199,9 +216,9 @@ def validate(
 
 
 def run_validate(cfg, night: dt.date, out: Path, *, landing: Path | None, db: str | None) -> dict:
-    from flows import ingest as ingest_step
-    from flows.validate import validate_feeds, write_outputs
-    from store import writes
+    from nominal.flows import ingest as ingest_step
+    from nominal.flows.validate import validate_feeds, write_outputs
+    from nominal.store import writes
 
     engine = _open_store(cfg, db)
     run_id = writes.start_run(engine, "validate", night, [f.name for f in cfg.enabled_feeds()])
@@ -218,8 +235,13 @@ def run_validate(cfg, night: dt.date, out: Path, *, landing: Path | None, db: st
         writes.finish_run(engine, run_id, "failed", {}, f"validation stopped: {message}")
         raise
     reasons = [f"{feed}: {'; '.join(g['reasons'])}" for feed, g in gates["feeds"].items() if not g["passed"]]
-    counts = {"ingest": ingest_step.ingest_counts(ingests), "gates": {f: g["passed"] for f, g in gates["feeds"].items()}}
-    writes.finish_run(engine, run_id, "succeeded" if checked.passed else "gate_failed", counts, " | ".join(reasons) or None)
+    counts = {
+        "ingest": ingest_step.ingest_counts(ingests),
+        "gates": {f: g["passed"] for f, g in gates["feeds"].items()},
+    }
+    writes.finish_run(
+        engine, run_id, "succeeded" if checked.passed else "gate_failed", counts, " | ".join(reasons) or None
+    )
     gates["out"] = str(out)
     return gates
 
@@ -233,8 +255,13 @@ def _print_gates(gates: dict) -> None:
     for feed, gate in gates["feeds"].items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(gate["exceptions"].items())) or "0"
         table.add_row(
-            feed, "passed" if gate["passed"] else "FAILED", f"{gate['rows']:,}", f"{gate['error_rate']:.1%}", counts,
-            "; ".join(gate["reasons"]), style=None if gate["passed"] else "red",
+            feed,
+            "passed" if gate["passed"] else "FAILED",
+            f"{gate['rows']:,}",
+            f"{gate['error_rate']:.1%}",
+            counts,
+            "; ".join(gate["reasons"]),
+            style=None if gate["passed"] else "red",
         )
     console.print(table)
     if gates.get("data_docs"):
@@ -244,14 +271,20 @@ def _print_gates(gates: dict) -> None:
 
 @app.command()
 def match(
-    out: Annotated[Path, typer.Option("--out", help="output folder: clusters.csv, pairs.parquet, model.json, review.parquet")],
+    out: Annotated[
+        Path, typer.Option("--out", help="output folder: clusters.csv, pairs.parquet, model.json, review.parquet")
+    ],
     as_of: Annotated[str | None, typer.Option("--as-of", help="the night to match, YYYY-MM-DD (default today)")] = None,
     landing: LandingOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
-    threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="link threshold (overrides the settings)")] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", min=0.0, max=1.0, help="link threshold (overrides the settings)")
+    ] = None,
     full: Annotated[bool, typer.Option("--full", help="compare every record, not only new and changed ones")] = False,
-    retrain: Annotated[bool, typer.Option("--retrain", help="estimate a new model instead of reusing the last one")] = False,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="estimate a new model instead of reusing the last one")
+    ] = False,
     state: Annotated[Path | None, typer.Option("--state", help="folder of the previous night's matching state")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -259,8 +292,8 @@ def match(
     setup_logging(verbose)
     night = _as_of(as_of) if as_of else dt.date.today()
     cfg = _load(config)
-    from flows.match import match_records, save_state, write_outputs
-    from flows.validate import validate_feeds
+    from nominal.flows.match import match_records, save_state, write_outputs
+    from nominal.flows.validate import validate_feeds
 
     engine = _open_store(cfg, db) if db else None  # previous ids and officers' decisions come from a store
     ingests = _ingest_with_progress(cfg, night, landing)
@@ -274,9 +307,20 @@ def match(
             checked = validate_feeds(cfg, night, loaded, engine=engine, docs_dir=None)
         for feed in checked.feeds:
             if not feed.gate.passed:
-                console.print(f"[yellow]{feed.feed}: gate failed[/yellow] ({'; '.join(feed.gate.reasons)}); matched regardless", highlight=False)
+                console.print(
+                    f"[yellow]{feed.feed}: gate failed[/yellow] ({'; '.join(feed.gate.reasons)}); matched regardless",
+                    highlight=False,
+                )
         with console.status("matching …"):
-            result = match_records(cfg, [r.canonical for r in loaded], engine=engine, full=full, retrain=retrain, threshold=threshold, state_dir=state)
+            result = match_records(
+                cfg,
+                [r.canonical for r in loaded],
+                engine=engine,
+                full=full,
+                retrain=retrain,
+                threshold=threshold,
+                state_dir=state,
+            )
     except ConfigError as exc:
         raise _fail(exc, EXIT_USAGE) from None
     summary = write_outputs(result, out)
@@ -294,14 +338,18 @@ def match(
 @app.command()
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV: feed, source_key and the true id of every record")],
-    out: Annotated[Path, typer.Option("--out", help="the match output folder (clusters.csv; evaluation.json is written here)")],
-    thresholds: Annotated[str | None, typer.Option("--thresholds", help="also score these link thresholds, e.g. 0.5,0.9,0.99")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="the match output folder (clusters.csv; evaluation.json is written here)")
+    ],
+    thresholds: Annotated[
+        str | None, typer.Option("--thresholds", help="also score these link thresholds, e.g. 0.5,0.9,0.99")
+    ] = None,
 ) -> None:
     """Pairwise precision, recall and F1 and cluster metrics of a match against a truth file."""
     import pandas as pd
 
-    from matching.evaluate import evaluate as score
-    from matching.evaluate import threshold_sweep
+    from nominal.matching.evaluate import evaluate as score
+    from nominal.matching.evaluate import threshold_sweep
 
     clusters_path = out / "clusters.csv"
     for path in (truth, clusters_path):
@@ -319,7 +367,9 @@ def evaluate(
     (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     p = result["pairwise"]
     c = result["clusters"]
-    console.print(f"pairwise  precision {p['precision']:.4f}  recall {p['recall']:.4f}  F1 {p['f1']:.4f}", highlight=False)
+    console.print(
+        f"pairwise  precision {p['precision']:.4f}  recall {p['recall']:.4f}  F1 {p['f1']:.4f}", highlight=False
+    )
     console.print(
         f"clusters  {c['persons']:,} persons for {c['true_people']:,} true people; exactly right {c['exactly_right_share']:.2%}; "
         f"{c['true_people_split']:,} people split, {c['persons_merging_people']:,} persons merging people; "
@@ -327,19 +377,34 @@ def evaluate(
         highlight=False,
     )
     for row in result.get("thresholds", []):
-        console.print(f"  threshold {row['threshold']:.3f}: precision {row['precision']:.4f} recall {row['recall']:.4f} F1 {row['f1']:.4f}", highlight=False)
+        console.print(
+            f"  threshold {row['threshold']:.3f}: precision {row['precision']:.4f} recall {row['recall']:.4f} F1 {row['f1']:.4f}",
+            highlight=False,
+        )
 
 
 RunnerOpt = Annotated[str, typer.Option("--runner", help="task runner: threads, or dask (prefect-dask)")]
-DaskOpt = Annotated[str | None, typer.Option("--dask-address", help="a Dask scheduler address (default: a LocalCluster)")]
+DaskOpt = Annotated[
+    str | None, typer.Option("--dask-address", help="a Dask scheduler address (default: a LocalCluster)")
+]
 
 
-def _run_nights(cfg, config_path: Path | None, nights: list[dt.date], *, landing: Path | None, db: str | None, full: bool, runner: str, address: str | None) -> list[dict]:
+def _run_nights(
+    cfg,
+    config_path: Path | None,
+    nights: list[dt.date],
+    *,
+    landing: Path | None,
+    db: str | None,
+    full: bool,
+    runner: str,
+    address: str | None,
+) -> list[dict]:
     """Run nights in order through the Prefect flow; stop at the first that fails."""
     import os
 
-    from flows.nightly import GateFailed, sync_flow
-    from store.writes import RunLocked
+    from nominal.flows.nightly import GateFailed, sync_flow
+    from nominal.store.writes import RunLocked
 
     if runner not in ("threads", "dask"):
         raise _fail(NominalError(f"--runner must be threads or dask, not {runner!r}"), EXIT_USAGE)
@@ -351,8 +416,11 @@ def _run_nights(cfg, config_path: Path | None, nights: list[dt.date], *, landing
         console.print(f"[bold]night {night}[/bold] …", highlight=False)
         try:
             summary = nightly(
-                as_of=night.isoformat(), config_path=str(config_path or cfg.source), landing=str(landing) if landing else None,
-                db_url=_db_url(cfg, db), full=full,
+                as_of=night.isoformat(),
+                config_path=str(config_path or cfg.source),
+                landing=str(landing) if landing else None,
+                db_url=_db_url(cfg, db),
+                full=full,
             )
         except (GateFailed, RunLocked) as exc:
             raise _fail(exc) from None
@@ -424,14 +492,25 @@ def status(
     """The last runs: kind, night, status, gates and counts."""
     from rich.table import Table
 
-    from store import queries
+    from nominal.store import queries
 
     cfg = _load(config)
     engine = _open_store(cfg, db)
     runs = queries.last_runs(engine, limit)
     if as_json:
-        rows = [{"id": r.id, "kind": r.kind, "as_of": r.as_of.isoformat(), "status": r.status, "started_at": r.started_at.isoformat(),
-                 "finished_at": r.finished_at.isoformat() if r.finished_at else None, "counts": r.counts, "message": r.message} for r in runs]
+        rows = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "as_of": r.as_of.isoformat(),
+                "status": r.status,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                "counts": r.counts,
+                "message": r.message,
+            }
+            for r in runs
+        ]
         print(json.dumps(rows, indent=2, default=str))
         return
     table = Table(title=f"last runs ({mask_url_for(cfg, db)})")
@@ -441,21 +520,31 @@ def status(
         took = f"{(r.finished_at - r.started_at).total_seconds():.0f} s" if r.finished_at else "…"
         gate_results = (r.counts or {}).get("gates", {})
         failed_gates = [f for f, ok in gate_results.items() if not ok]
-        gates = ("failed: " + ", ".join(failed_gates)) if failed_gates else (f"{len(gate_results)} passed" if gate_results else "")
+        gates = (
+            ("failed: " + ", ".join(failed_gates))
+            if failed_gates
+            else (f"{len(gate_results)} passed" if gate_results else "")
+        )
         publish = (r.counts or {}).get("publish", {})
         exceptions = publish.get("exceptions", {})
         style = {"failed": "red", "gate_failed": "yellow", "running": "cyan"}.get(r.status)
         table.add_row(
-            str(r.id), r.kind, r.as_of.isoformat(), r.status, took, gates,
+            str(r.id),
+            r.kind,
+            r.as_of.isoformat(),
+            r.status,
+            took,
+            gates,
             f"{publish['persons']:,} ({publish.get('persons_written', 0):,} written)" if "persons" in publish else "",
             f"{exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open" if exceptions else "",
-            r.message or "", style=style,
+            r.message or "",
+            style=style,
         )
     console.print(table)
 
 
 def mask_url_for(cfg, db: str | None) -> str:
-    from store.db import mask_url
+    from nominal.store.db import mask_url
 
     return mask_url(_db_url(cfg, db))
 
@@ -463,7 +552,7 @@ def mask_url_for(cfg, db: str | None) -> str:
 @app.command()
 def unlock(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Clear the run lock left by a run on another machine that can no longer finish."""
-    from store import writes
+    from nominal.store import writes
 
     cfg = _load(config)
     cleared = writes.clear_lock(_open_store(cfg, db))
@@ -479,12 +568,14 @@ ByOpt = Annotated[str, typer.Option("--by", help="who decided")]
 def _record(value: str) -> tuple[str, str]:
     feed, sep, key = value.partition(":")
     if not sep or not feed or not key:
-        raise typer.BadParameter(f"a record is FEED:SOURCE_KEY, e.g. police:N0000123 (got {len(value)} characters without that form)")
+        raise typer.BadParameter(
+            f"a record is FEED:SOURCE_KEY, e.g. police:N0000123 (got {len(value)} characters without that form)"
+        )
     return feed, key
 
 
 def _decide(config: Path | None, db: str | None, kind: str, **fields) -> None:
-    from store import writes
+    from nominal.store import writes
 
     cfg = _load(config)
     try:
@@ -495,45 +586,85 @@ def _decide(config: Path | None, db: str | None, kind: str, **fields) -> None:
 
 
 @decide_app.command("link")
-def decide_link(record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None) -> None:
+def decide_link(
+    record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None
+) -> None:
     """Two records are the same person: matching links them on every later night."""
     (feed, key), (other_feed, other_key) = _record(record), _record(other)
-    _decide(config, db, "link", feed=feed, source_key=key, other_feed=other_feed, other_source_key=other_key, reason=reason, decided_by=by)
+    _decide(
+        config,
+        db,
+        "link",
+        feed=feed,
+        source_key=key,
+        other_feed=other_feed,
+        other_source_key=other_key,
+        reason=reason,
+        decided_by=by,
+    )
 
 
 @decide_app.command("do-not-link")
-def decide_do_not_link(record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None) -> None:
+def decide_do_not_link(
+    record: RecordOpt, other: OtherOpt, reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None
+) -> None:
     """Two records are different people: matching never links them."""
     (feed, key), (other_feed, other_key) = _record(record), _record(other)
-    _decide(config, db, "do_not_link", feed=feed, source_key=key, other_feed=other_feed, other_source_key=other_key, reason=reason, decided_by=by)
+    _decide(
+        config,
+        db,
+        "do_not_link",
+        feed=feed,
+        source_key=key,
+        other_feed=other_feed,
+        other_source_key=other_key,
+        reason=reason,
+        decided_by=by,
+    )
 
 
 @decide_app.command("accept-value")
 def decide_accept_value(
-    record: RecordOpt, field: Annotated[str, typer.Option("--field", help="the golden record's field, e.g. date_of_birth")],
-    reason: ReasonOpt, by: ByOpt,
-    value: Annotated[str | None, typer.Option("--value", help="the value seen (dates YYYY-MM-DD): the decision lapses if the source changes it")] = None,
-    config: ConfigOpt = None, db: DbOpt = None,
+    record: RecordOpt,
+    field: Annotated[str, typer.Option("--field", help="the golden record's field, e.g. date_of_birth")],
+    reason: ReasonOpt,
+    by: ByOpt,
+    value: Annotated[
+        str | None,
+        typer.Option("--value", help="the value seen (dates YYYY-MM-DD): the decision lapses if the source changes it"),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Publish this record's value of FIELD for its person, whatever the survivorship rules say."""
-    from publish.golden import GOLDEN_FIELDS
+    from nominal.publish.golden import GOLDEN_FIELDS
 
     if field not in GOLDEN_FIELDS:
-        raise _fail(NominalError(f"--field {field!r} is not a golden field: one of {', '.join(GOLDEN_FIELDS)}"), EXIT_USAGE)
+        raise _fail(
+            NominalError(f"--field {field!r} is not a golden field: one of {', '.join(GOLDEN_FIELDS)}"), EXIT_USAGE
+        )
     feed, key = _record(record)
-    _decide(config, db, "accept_value", feed=feed, source_key=key, field=field, value=value, reason=reason, decided_by=by)
+    _decide(
+        config, db, "accept_value", feed=feed, source_key=key, field=field, value=value, reason=reason, decided_by=by
+    )
 
 
 @decide_app.command("dismiss")
 def decide_dismiss(
-    exception: Annotated[str, typer.Option("--exception", help="the exception's fingerprint, or its reference from a report (12 characters)")],
-    reason: ReasonOpt, by: ByOpt, config: ConfigOpt = None, db: DbOpt = None,
+    exception: Annotated[
+        str,
+        typer.Option("--exception", help="the exception's fingerprint, or its reference from a report (12 characters)"),
+    ],
+    reason: ReasonOpt,
+    by: ByOpt,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Dismiss an exception: it stays dismissed while its data is unchanged, and reopens if it changes."""
     from sqlalchemy import select
 
-    from store.db import session_scope
-    from store.models import ExceptionRecord
+    from nominal.store.db import session_scope
+    from nominal.store.models import ExceptionRecord
 
     cfg = _load(config)
     engine = _open_store(cfg, db)
@@ -541,19 +672,36 @@ def decide_dismiss(
         raise _fail(NominalError("--exception needs at least the 12 characters of a report's reference"), EXIT_USAGE)
     with session_scope(engine) as session:
         found = session.execute(
-            select(ExceptionRecord.fingerprint, ExceptionRecord.data_hash, ExceptionRecord.feed, ExceptionRecord.source_key)
-            .where(ExceptionRecord.fingerprint.startswith(exception)).limit(2)
+            select(
+                ExceptionRecord.fingerprint, ExceptionRecord.data_hash, ExceptionRecord.feed, ExceptionRecord.source_key
+            )
+            .where(ExceptionRecord.fingerprint.startswith(exception))
+            .limit(2)
         ).all()
     if len(found) != 1:
-        raise _fail(NominalError(f"{'no' if not found else 'more than one'} exception has the reference {exception}"), EXIT_USAGE)
+        raise _fail(
+            NominalError(f"{'no' if not found else 'more than one'} exception has the reference {exception}"),
+            EXIT_USAGE,
+        )
     fingerprint, data_hash, feed, key = found[0]
-    _decide(config, db, "dismiss", feed=feed or "", source_key=key or "", exception_fingerprint=fingerprint, value=data_hash or "",
-            reason=reason, decided_by=by)
+    _decide(
+        config,
+        db,
+        "dismiss",
+        feed=feed or "",
+        source_key=key or "",
+        exception_fingerprint=fingerprint,
+        value=data_hash or "",
+        reason=reason,
+        decided_by=by,
+    )
 
 
 @app.command()
 def schedule(
-    cron: Annotated[str | None, typer.Option("--cron", help="cron expression (default: schedule.cron in the config)")] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="cron expression (default: schedule.cron in the config)")
+    ] = None,
     name: Annotated[str, typer.Option("--name", help="deployment name")] = "nightly",
     config: ConfigOpt = None,
     landing: LandingOpt = None,
@@ -563,12 +711,15 @@ def schedule(
 
     Needs a Prefect server (PREFECT_API_URL; `prefect server start`). Runs until stopped: this
     process runs each scheduled night (run it under systemd or similar)."""
-    from flows.nightly import nightly_sync
+    from nominal.flows.nightly import nightly_sync
 
     cfg = _load(config)
     schedule_cron = cron or cfg.schedule.cron
     config_path = str(Path(config or cfg.source).resolve())
-    console.print(f"serving deployment nightly_sync/{name}: cron {schedule_cron!r} ({cfg.schedule.timezone}), config {config_path}", highlight=False)
+    console.print(
+        f"serving deployment nightly_sync/{name}: cron {schedule_cron!r} ({cfg.schedule.timezone}), config {config_path}",
+        highlight=False,
+    )
     nightly_sync.serve(
         name=name,
         cron=schedule_cron,
@@ -602,7 +753,10 @@ def demo(
     config_path = directory / "nominal.yaml"  # the shipped config: its relative paths now mean the demo folder
     config_path.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config(config_path)
-    console.print(f"[bold]2.[/bold] three nights through the nightly flow (config {config_path}, store {cfg.db_url}) …", highlight=False)
+    console.print(
+        f"[bold]2.[/bold] three nights through the nightly flow (config {config_path}, store {cfg.db_url}) …",
+        highlight=False,
+    )
     nights = [start + dt.timedelta(days=i) for i in range(3)]
     _run_nights(cfg, config_path, nights, landing=None, db=None, full=False, runner="threads", address=None)
     console.print(
@@ -623,7 +777,7 @@ def schema() -> None:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Create or migrate the store's tables to the latest schema."""
-    from store import db as store_db
+    from nominal.store import db as store_db
 
     url = db or _load(config).db_url
     try:

@@ -19,8 +19,8 @@ from nominal.errors import ConfigError
 
 SHIPPED_CONFIG = Path(__file__).with_name("default_config.yaml")
 LOCAL_CONFIG = Path("nominal.yaml")
-SHIPPED_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
-SHIPPED_SUITES = Path(__file__).resolve().parent.parent / "expectations" / "suites"
+SHIPPED_MAPPINGS = Path(__file__).with_name("mappings")
+SHIPPED_SUITES = Path(__file__).parent / "expectations" / "suites"
 DB_URL_ENV = "NOMINAL_DB_URL"
 
 
@@ -43,7 +43,7 @@ class FeedConfig(_Strict):
     @field_validator("connector")
     @classmethod
     def _known_connector(cls, value: str) -> str:
-        from connectors import CONNECTORS
+        from nominal.connectors import CONNECTORS
 
         if value not in CONNECTORS:
             raise ValueError(f"unknown connector {value!r}; one of {', '.join(CONNECTORS)}")
@@ -64,18 +64,24 @@ class ValidationConfig(_Strict):
 
 class MatchingConfig(_Strict):
     settings: str | None = Field(None, description="model settings YAML; default matching/default_settings.yaml")
-    state_dir: str = Field("state/matching", description="what a night's matching leaves for the next: model, pairs, persons")
+    state_dir: str = Field(
+        "state/matching", description="what a night's matching leaves for the next: model, pairs, persons"
+    )
 
 
 class PublishConfig(_Strict):
-    rules: str | None = Field(None, description="publish rules YAML (survivorship, conflicts, discrepancies); default publish/rules.yaml")
+    rules: str | None = Field(
+        None, description="publish rules YAML (survivorship, conflicts, discrepancies); default publish/rules.yaml"
+    )
     reports: str = Field("reports", description="folder of each night's reports: <reports>/<as-of date>/")
 
 
 class ScheduleConfig(_Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
-    retries: int = Field(3, ge=0, le=20, description="retries of a feed whose source is unreachable (never of a data error)")
+    retries: int = Field(
+        3, ge=0, le=20, description="retries of a feed whose source is unreachable (never of a data error)"
+    )
     retry_delay_seconds: float = Field(30, ge=0, description="first retry's delay; each later one doubles")
 
 
@@ -123,7 +129,7 @@ class Config(_Strict):
         url = os.environ.get(DB_URL_ENV) or self.store.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
-            return prefix + str(self.path(url[len(prefix):]))
+            return prefix + str(self.path(url[len(prefix) :]))
         return url
 
     def enabled_feeds(self) -> list[FeedConfig]:
@@ -200,8 +206,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def _check_feeds(config: Config) -> list[str]:
     """Connector options and mapping files are validated now, not halfway through a night."""
-    from connectors import connector
-    from mappings.spec import load_mapping
+    from nominal.connectors import connector
+    from nominal.mappings.spec import load_mapping
 
     problems = []
     for i, feed in enumerate(config.feeds):
@@ -223,7 +229,7 @@ def _check_feeds(config: Config) -> list[str]:
         problems.append(f"validation.common_suite: {common} not found")
     settings = config.match_settings_path()
     if settings is not None:
-        from matching.settings import load_settings
+        from nominal.matching.settings import load_settings
 
         try:
             load_settings(settings)

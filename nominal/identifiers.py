@@ -142,10 +142,14 @@ def normalise_ni_number(raw: pd.Series) -> IdentifierResult:
     shaped = fullmatch(s, r"[A-Z]{2}\d{6}[A-D]")
     prefix = s.str.slice(0, 2)
     bad_prefix = (
-        prefix.str.slice(0, 1).isin(_NI_BAD_FIRST)
-        | prefix.str.slice(1, 2).isin(_NI_BAD_SECOND)
-        | prefix.isin(_NI_UNALLOCATED)
-    ).fillna(False).astype(bool)
+        (
+            prefix.str.slice(0, 1).isin(_NI_BAD_FIRST)
+            | prefix.str.slice(1, 2).isin(_NI_BAD_SECOND)
+            | prefix.isin(_NI_UNALLOCATED)
+        )
+        .fillna(False)
+        .astype(bool)
+    )
     reason = _empty_like(raw).mask(shaped & bad_prefix, REASON_PREFIX)
     return _result(s.notna(), s.where(shaped & ~bad_prefix), reason)
 

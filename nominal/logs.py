@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -22,7 +23,9 @@ _SENSITIVE = re.compile(
     r"|[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d])\b"  # NI number
 )
 
-console = Console(stderr=True)
+# Off a terminal (a scheduler's log, a pipe) lines are never wrapped: a wrapped line splits words
+# and identifiers that tools grep for.
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 class MaskingFilter(logging.Filter):

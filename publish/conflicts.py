@@ -12,11 +12,21 @@ from nominal.masking import mask_series
 from .findings import concat, findings, record_ref
 from .rules import ConflictRules
 
-_WORDS = {"date_of_birth": "date of birth", "sex": "sex", "pnc_id": "PNC ID", "cro_number": "CRO number", "noms_number": "NOMS number", "crn": "CRN", "ni_number": "NI number"}
+_WORDS = {
+    "date_of_birth": "date of birth",
+    "sex": "sex",
+    "pnc_id": "PNC ID",
+    "cro_number": "CRO number",
+    "noms_number": "NOMS number",
+    "crn": "CRN",
+    "ni_number": "NI number",
+}
 _MASK = {"date_of_birth": "date", "sex": None}
 
 
-def conflicts(records: pd.DataFrame, golden: pd.DataFrame, chosen: dict[str, np.ndarray], rules: ConflictRules) -> pd.DataFrame:
+def conflicts(
+    records: pd.DataFrame, golden: pd.DataFrame, chosen: dict[str, np.ndarray], rules: ConflictRules
+) -> pd.DataFrame:
     """``records`` with person_id (publish.golden.with_persons); ``chosen`` from golden_records."""
     at = pd.Index(golden["person_id"]).get_indexer(records["person_id"])
     parts = []
@@ -43,9 +53,18 @@ def conflicts(records: pd.DataFrame, golden: pd.DataFrame, chosen: dict[str, np.
         shown_published = pd.Series(published[rows]).astype(str)
         shown_published = shown_published if kind is None else mask_series(shown_published, kind)
         detail = (
-            words + " " + shown_mine.to_numpy() + " on this record differs from " + shown_published.to_numpy()
-            + " published from " + record_ref(other["feed"], other["source_key"])
+            words
+            + " "
+            + shown_mine.to_numpy()
+            + " on this record differs from "
+            + shown_published.to_numpy()
+            + " published from "
+            + record_ref(other["feed"], other["source_key"])
         )
         data = about[field].astype(str).to_numpy() + "|" + pd.Series(published[rows]).astype(str).to_numpy()
-        parts.append(findings("conflict", f"{field}_differs", rules.severity, about.reset_index(drop=True), field, detail, data, other))
+        parts.append(
+            findings(
+                "conflict", f"{field}_differs", rules.severity, about.reset_index(drop=True), field, detail, data, other
+            )
+        )
     return concat(parts)

@@ -20,7 +20,11 @@ from .rules import DiscrepancyRule
 
 Rule = Callable[[pd.DataFrame, dt.date, DiscrepancyRule], pd.DataFrame]
 RELEASED = ("RELEASED_ON_LICENCE", "COMMUNITY_ORDER", "POST_SENTENCE_SUPERVISION")
-_PROBATION_WORDS = {"RELEASED_ON_LICENCE": "released on licence", "COMMUNITY_ORDER": "on a community order", "POST_SENTENCE_SUPERVISION": "on post-sentence supervision"}
+_PROBATION_WORDS = {
+    "RELEASED_ON_LICENCE": "released on licence",
+    "COMMUNITY_ORDER": "on a community order",
+    "POST_SENTENCE_SUPERVISION": "on post-sentence supervision",
+}
 
 
 def _feed(records: pd.DataFrame, feed: str, *columns: str) -> pd.DataFrame:
@@ -43,14 +47,24 @@ def _side(pairs: pd.DataFrame, suffix: str) -> pd.DataFrame:
     return pairs[["person_id", *cols]].rename(columns=cols).reset_index(drop=True)
 
 
-def _date_passed(rows: pd.DataFrame, field: str, as_of: dt.date, rule: DiscrepancyRule, name: str, words: str) -> pd.DataFrame:
+def _date_passed(
+    rows: pd.DataFrame, field: str, as_of: dt.date, rule: DiscrepancyRule, name: str, words: str
+) -> pd.DataFrame:
     """Findings for records whose date ``field`` has passed: ``words`` takes the days since."""
     if rows.empty:
         return empty()
     days = (pd.Timestamp(as_of) - rows[field]).dt.days.astype(str)
     before, after = words.split("{}")
     detail = before + days + after
-    return findings("discrepancy", name, rule.severity, rows.reset_index(drop=True), field, detail, rows[field].astype(str).to_numpy())
+    return findings(
+        "discrepancy",
+        name,
+        rule.severity,
+        rows.reset_index(drop=True),
+        field,
+        detail,
+        rows[field].astype(str).to_numpy(),
+    )
 
 
 def in_custody_but_released(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
@@ -59,19 +73,43 @@ def in_custody_but_released(records: pd.DataFrame, as_of: dt.date, rule: Discrep
     prison = prison[prison["booking_status"] == "ACTIVE_IN"]
     probation = _feed(records, "probation", "custody_status")
     probation = probation[probation["custody_status"].isin(RELEASED)]
-    pairs = _pairs(prison[["person_id", "feed", "source_key", "_row"]], probation[["person_id", "feed", "source_key", "custody_status"]])
+    pairs = _pairs(
+        prison[["person_id", "feed", "source_key", "_row"]],
+        probation[["person_id", "feed", "source_key", "custody_status"]],
+    )
     if pairs.empty:
         return empty()
     about, other = _side(pairs, "_l"), _side(pairs, "_r")
-    detail = "in prison custody (booking ACTIVE IN) but " + record_ref(other["feed"], other["source_key"]) + " says " + other["custody_status"].map(_PROBATION_WORDS).to_numpy()
-    return findings("discrepancy", "in_custody_but_released", rule.severity, about, "booking_status", detail, other["custody_status"].to_numpy(), other)
+    detail = (
+        "in prison custody (booking ACTIVE IN) but "
+        + record_ref(other["feed"], other["source_key"])
+        + " says "
+        + other["custody_status"].map(_PROBATION_WORDS).to_numpy()
+    )
+    return findings(
+        "discrepancy",
+        "in_custody_but_released",
+        rule.severity,
+        about,
+        "booking_status",
+        detail,
+        other["custody_status"].to_numpy(),
+        other,
+    )
 
 
 def release_date_passed(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
     """A booking still ACTIVE IN although its release date has passed."""
     prison = _feed(records, "prison", "booking_status", "release_date")
     late = prison[(prison["booking_status"] == "ACTIVE_IN") & (prison["release_date"] < pd.Timestamp(as_of))]
-    return _date_passed(late, "release_date", as_of, rule, "release_date_passed", "booking still ACTIVE IN {} days after its release date")
+    return _date_passed(
+        late,
+        "release_date",
+        as_of,
+        rule,
+        "release_date_passed",
+        "booking still ACTIVE IN {} days after its release date",
+    )
 
 
 def mappa_differs(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
@@ -81,15 +119,27 @@ def mappa_differs(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) 
         police = _feed(records, "police", field)
         probation = _feed(records, "probation", field)
         police, probation = police[police[field].notna()], probation[probation[field].notna()]
-        pairs = _pairs(police[["person_id", "feed", "source_key", "_row", field]], probation[["person_id", "feed", "source_key", field]])
+        pairs = _pairs(
+            police[["person_id", "feed", "source_key", "_row", field]],
+            probation[["person_id", "feed", "source_key", field]],
+        )
         pairs = pairs[pairs[f"{field}_l"] != pairs[f"{field}_r"]]
         if pairs.empty:
             continue
         about, other = _side(pairs, "_l"), _side(pairs, "_r")
-        detail = (words + " " + about[field].astype(str) + " here but " + other[field].astype(str).to_numpy() + " on "
-                  + record_ref(other["feed"], other["source_key"]))
+        detail = (
+            words
+            + " "
+            + about[field].astype(str)
+            + " here but "
+            + other[field].astype(str).to_numpy()
+            + " on "
+            + record_ref(other["feed"], other["source_key"])
+        )
         data = about[field].astype(str) + "|" + other[field].astype(str).to_numpy()
-        parts.append(findings("discrepancy", "mappa_differs", rule.severity, about, field, detail, data.to_numpy(), other))
+        parts.append(
+            findings("discrepancy", "mappa_differs", rule.severity, about, field, detail, data.to_numpy(), other)
+        )
     return concat(parts)
 
 
@@ -109,8 +159,15 @@ def rso_without_address(records: pd.DataFrame, as_of: dt.date, rule: Discrepancy
     rso = police[(police["nominal_type"] == "RSO") & ~isin(police["person_id"], known)]
     if rso.empty:
         return empty()
-    return findings("discrepancy", "rso_without_address", rule.severity, rso.reset_index(drop=True), "address",
-                    pd.Series("registered sex offender with no current address on any police record", index=range(len(rso))), pd.Series("", index=range(len(rso))))
+    return findings(
+        "discrepancy",
+        "rso_without_address",
+        rule.severity,
+        rso.reset_index(drop=True),
+        "address",
+        pd.Series("registered sex offender with no current address on any police record", index=range(len(rso))),
+        pd.Series("", index=range(len(rso))),
+    )
 
 
 def licence_without_police_nominal(records: pd.DataFrame, as_of: dt.date, rule: DiscrepancyRule) -> pd.DataFrame:
@@ -118,14 +175,26 @@ def licence_without_police_nominal(records: pd.DataFrame, as_of: dt.date, rule: 
     probation = _feed(records, "probation", "custody_status")
     with_police = records[records["feed"] == "police"]["person_id"]
     missing = probation[
-        (probation["custody_status"] == "RELEASED_ON_LICENCE") & probation["mappa_category"].isin(rule.mappa_categories)
+        (probation["custody_status"] == "RELEASED_ON_LICENCE")
+        & probation["mappa_category"].isin(rule.mappa_categories)
         & ~isin(probation["person_id"], with_police)
     ]
     if missing.empty:
         return empty()
-    detail = "on licence as MAPPA category " + missing["mappa_category"].astype(str) + " but no police nominal is linked to this person"
-    return findings("discrepancy", "licence_without_police_nominal", rule.severity, missing.reset_index(drop=True), "mappa_category",
-                    detail, missing["mappa_category"].astype(str).to_numpy())
+    detail = (
+        "on licence as MAPPA category "
+        + missing["mappa_category"].astype(str)
+        + " but no police nominal is linked to this person"
+    )
+    return findings(
+        "discrepancy",
+        "licence_without_police_nominal",
+        rule.severity,
+        missing.reset_index(drop=True),
+        "mappa_category",
+        detail,
+        missing["mappa_category"].astype(str).to_numpy(),
+    )
 
 
 RULES: dict[str, Rule] = {
@@ -140,5 +209,3 @@ RULES: dict[str, Rule] = {
 
 def discrepancies(records: pd.DataFrame, as_of: dt.date, rules: dict[str, DiscrepancyRule]) -> pd.DataFrame:
     return concat([RULES[name](records, as_of, rule) for name, rule in rules.items() if rule.enabled])
-
-

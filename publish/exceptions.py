@@ -25,9 +25,28 @@ from .findings import FINDING_COLUMNS
 from .keys import isin
 
 STORE_COLUMNS = (
-    "fingerprint", "kind", "severity", "priority", "rule", "feed", "source_key", "row", "person_id", "field",
-    "other_feed", "other_source_key", "detail", "status", "assignee", "data_hash", "first_seen_run_id",
-    "last_seen_run_id", "first_seen_at", "last_seen_at", "resolved_at", "resolution",
+    "fingerprint",
+    "kind",
+    "severity",
+    "priority",
+    "rule",
+    "feed",
+    "source_key",
+    "row",
+    "person_id",
+    "field",
+    "other_feed",
+    "other_source_key",
+    "detail",
+    "status",
+    "assignee",
+    "data_hash",
+    "first_seen_run_id",
+    "last_seen_run_id",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+    "resolution",
 )
 RECORD_KINDS = ("validation", "parse", "rule_skipped", "feed", "schema_drift")  # raised per feed by validation
 RESOLVED_BY_SOURCE = "resolved by source: no longer found"
@@ -57,7 +76,11 @@ def with_fingerprints(found: pd.DataFrame) -> pd.DataFrame:
 
 
 def merge_exceptions(
-    tonight: pd.DataFrame, existing: pd.DataFrame, run_id: int, now: dt.datetime, scope_feeds: set[str],
+    tonight: pd.DataFrame,
+    existing: pd.DataFrame,
+    run_id: int,
+    now: dt.datetime,
+    scope_feeds: set[str],
     dismissed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows to write: tonight's exceptions (new or seen again) and the ones resolved by source.
@@ -74,10 +97,14 @@ def merge_exceptions(
     resolution = np.where(known, before["resolution"].to_numpy(dtype=object), None)
     same_data = known & (before["data_hash"].to_numpy(dtype=object) == found["data_hash"].to_numpy(dtype=object))
     reopen = (status == "resolved") | ((status == "dismissed") & ~same_data)
-    resolution = np.where(reopen, np.where(status == "dismissed", REOPENED, None), np.where(status == "resolved", None, resolution))
+    resolution = np.where(
+        reopen, np.where(status == "dismissed", REOPENED, None), np.where(status == "resolved", None, resolution)
+    )
     status = np.where(reopen, "open", status)
     if dismissed is not None and len(dismissed):
-        by_officer = dismissed.drop_duplicates("exception_fingerprint", keep="last").set_index("exception_fingerprint")["value"]
+        by_officer = dismissed.drop_duplicates("exception_fingerprint", keep="last").set_index("exception_fingerprint")[
+            "value"
+        ]
         value = by_officer.reindex(found["fingerprint"]).to_numpy(dtype=object)
         holds = pd.notna(value) & ((value == "") | (value == found["data_hash"].to_numpy(dtype=object)))
         status = np.where(holds, "dismissed", status)

@@ -13,8 +13,19 @@ import pandas as pd
 from nominal.masking import mask_series
 
 FINDING_COLUMNS = (
-    "kind", "rule", "severity", "priority", "feed", "source_key", "row", "person_id", "field",
-    "other_feed", "other_source_key", "detail", "data",
+    "kind",
+    "rule",
+    "severity",
+    "priority",
+    "feed",
+    "source_key",
+    "row",
+    "person_id",
+    "field",
+    "other_feed",
+    "other_source_key",
+    "detail",
+    "data",
 )
 PRIORITY_BY_SEVERITY = {"critical": "high", "error": "normal", "warning": "low"}
 
@@ -23,8 +34,16 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "row" else "object") for c in FINDING_COLUMNS})
 
 
-def findings(kind: str, rule: str, severity: str, about: pd.DataFrame, field: str, detail: pd.Series,
-             data: pd.Series, other: pd.DataFrame | None = None) -> pd.DataFrame:
+def findings(
+    kind: str,
+    rule: str,
+    severity: str,
+    about: pd.DataFrame,
+    field: str,
+    detail: pd.Series,
+    data: pd.Series,
+    other: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Rows of ``about`` (records with feed, source_key, _row, person_id) as findings.
 
     ``data`` is what the finding is about, as text: a finding dismissed by an officer stays
@@ -33,15 +52,23 @@ def findings(kind: str, rule: str, severity: str, about: pd.DataFrame, field: st
     """
     if about.empty:
         return empty()
-    out = pd.DataFrame({
-        "kind": kind, "rule": rule, "severity": severity, "priority": PRIORITY_BY_SEVERITY[severity],
-        "feed": about["feed"].to_numpy(), "source_key": about["source_key"].to_numpy(),
-        "row": pd.array(about["_row"].to_numpy() if "_row" in about else [pd.NA] * len(about), dtype="Int64"),
-        "person_id": about["person_id"].to_numpy(), "field": field,
-        "other_feed": None if other is None else other["feed"].to_numpy(),
-        "other_source_key": None if other is None else other["source_key"].to_numpy(),
-        "detail": np.asarray(detail, dtype=object), "data": np.asarray(data, dtype=object),
-    })
+    out = pd.DataFrame(
+        {
+            "kind": kind,
+            "rule": rule,
+            "severity": severity,
+            "priority": PRIORITY_BY_SEVERITY[severity],
+            "feed": about["feed"].to_numpy(),
+            "source_key": about["source_key"].to_numpy(),
+            "row": pd.array(about["_row"].to_numpy() if "_row" in about else [pd.NA] * len(about), dtype="Int64"),
+            "person_id": about["person_id"].to_numpy(),
+            "field": field,
+            "other_feed": None if other is None else other["feed"].to_numpy(),
+            "other_source_key": None if other is None else other["source_key"].to_numpy(),
+            "detail": np.asarray(detail, dtype=object),
+            "data": np.asarray(data, dtype=object),
+        }
+    )
     return out[list(FINDING_COLUMNS)]
 
 

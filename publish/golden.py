@@ -20,11 +20,26 @@ from .rules import FieldRule, PublishRules
 
 # Golden fields and their dtypes, in the store's column order (store.models.Person).
 GOLDEN_FIELDS: dict[str, str] = {
-    "forenames": "str", "surname": "str", "date_of_birth": "datetime64[ms]", "sex": "str",
-    "pnc_id": "str", "cro_number": "str", "noms_number": "str", "crn": "str", "ni_number": "str",
-    "postcode": "str", "address": "str", "mappa_category": "Int8", "mappa_level": "Int8",
-    "risk_level": "str", "custody_status": "str", "supervision_status": "str", "registration_type": "str",
-    "registration_start": "datetime64[ms]", "notification_due": "datetime64[ms]", "release_date": "datetime64[ms]",
+    "forenames": "str",
+    "surname": "str",
+    "date_of_birth": "datetime64[ms]",
+    "sex": "str",
+    "pnc_id": "str",
+    "cro_number": "str",
+    "noms_number": "str",
+    "crn": "str",
+    "ni_number": "str",
+    "postcode": "str",
+    "address": "str",
+    "mappa_category": "Int8",
+    "mappa_level": "Int8",
+    "risk_level": "str",
+    "custody_status": "str",
+    "supervision_status": "str",
+    "registration_type": "str",
+    "registration_start": "datetime64[ms]",
+    "notification_due": "datetime64[ms]",
+    "release_date": "datetime64[ms]",
 }
 GOLDEN_COLUMNS = ("person_id", "status", "status_reason", *GOLDEN_FIELDS, "lineage")
 # Bumped by a release that changes what survivorship publishes: the next night recomputes everyone.
@@ -72,7 +87,14 @@ class _Ranks:
         self.feed, self.feeds = pd.factorize(records["feed"], sort=False)
         # row order must not matter: ties fall to the smallest (feed, source_key)
         self.tiebreak = np.empty(len(records), dtype=np.int64)
-        self.tiebreak[np.lexsort((records["source_key"].to_numpy(dtype=object).astype(str), records["feed"].to_numpy(dtype=object).astype(str)))] = np.arange(len(records))
+        self.tiebreak[
+            np.lexsort(
+                (
+                    records["source_key"].to_numpy(dtype=object).astype(str),
+                    records["feed"].to_numpy(dtype=object).astype(str),
+                )
+            )
+        ] = np.arange(len(records))
         self.updated = _day_number(records["record_updated_at"])
         self.extracted = _day_number(records["extract_date"])
 
@@ -147,7 +169,11 @@ def _as_text(values: pd.Series) -> np.ndarray:
 
 
 def golden_records(
-    records: pd.DataFrame, persons: pd.DataFrame, rules: PublishRules, run_id: int, pinned: dict[str, np.ndarray] | None = None,
+    records: pd.DataFrame,
+    persons: pd.DataFrame,
+    rules: PublishRules,
+    run_id: int,
+    pinned: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """(golden frame, the surviving record's row per field) for every person in ``persons``.
 
@@ -179,14 +205,20 @@ def golden_records(
     for field, dtype in GOLDEN_FIELDS.items():
         out[field] = columns.get(field, pd.Series(pd.NA, index=out.index, dtype=dtype))
     # per field, the persons whose value is an officer's accepted one (it came from a pinned record)
-    accepted = {field: (rows >= 0) & pinned[field][np.maximum(rows, 0)] for field, rows in chosen.items() if field in (pinned or {})}
+    accepted = {
+        field: (rows >= 0) & pinned[field][np.maximum(rows, 0)]
+        for field, rows in chosen.items()
+        if field in (pinned or {})
+    }
     accepted = {field: persons for field, persons in accepted.items() if persons.any()}
     out["lineage"] = _lineage(records, len(out), chosen, run_id, accepted)
     out["content_hash"] = content_hash(out, records, chosen, accepted)
     return out[[*GOLDEN_COLUMNS, "content_hash"]], chosen
 
 
-def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_id: int, accepted: dict[str, np.ndarray]) -> np.ndarray:
+def _lineage(
+    records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_id: int, accepted: dict[str, np.ndarray]
+) -> np.ndarray:
     """Per person, as JSON text: ``{"run_id": R, "records": [[feed, source_key, extract_date], …],
     "fields": {field: index into records}}``, and ``"accepted": [field, …]`` for values an officer
     accepted. Each source record is listed once, however many values it gives; built by Arrow over
@@ -202,7 +234,9 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
     person, row = keys // width, keys % width
     starts = np.searchsorted(person, np.arange(n + 1))  # each person's run of records in ``keys``
     date = pd.to_datetime(records["extract_date"]).dt.strftime("%Y-%m-%d").fillna("")
-    ref = ('["' + _json_escape(records["feed"]) + '","' + _json_escape(records["source_key"]) + '","' + date + '"]').to_numpy(dtype=object)
+    ref = (
+        '["' + _json_escape(records["feed"]) + '","' + _json_escape(records["source_key"]) + '","' + date + '"]'
+    ).to_numpy(dtype=object)
     listed = pa.ListArray.from_arrays(pa.array(starts.astype(np.int32)), pa.array(ref[row], type=pa.large_string()))
     record_text = pc.binary_join(listed, text(","))
     pieces = []
@@ -212,14 +246,27 @@ def _lineage(records: pd.DataFrame, n: int, chosen: dict[str, np.ndarray], run_i
         number = pc.cast(pa.array(index), pa.large_string())
         piece = pc.binary_join_element_wise(text(f'"{field}":'), number, text(""))
         pieces.append(pc.if_else(pa.array(index >= 0), piece, text(None)))
-    fields = pc.fill_null(pc.binary_join_element_wise(*pieces, text(","), null_handling="skip"), text("")) if pieces else pa.array([""] * n, pa.large_string())
+    fields = (
+        pc.fill_null(pc.binary_join_element_wise(*pieces, text(","), null_handling="skip"), text(""))
+        if pieces
+        else pa.array([""] * n, pa.large_string())
+    )
     decided = pa.array([""] * n, pa.large_string())
     if accepted:
         officer = [pc.if_else(pa.array(persons), text(f'"{field}"'), text(None)) for field, persons in accepted.items()]
         names = pc.binary_join_element_wise(*officer, text(","), null_handling="skip")
         listed = pc.binary_join_element_wise(text(',"accepted":['), names, text("]"), text(""))
         decided = pc.if_else(pa.array(np.logical_or.reduce(list(accepted.values()))), listed, text(""))
-    joined = pc.binary_join_element_wise(text(f'{{"run_id":{int(run_id)},"records":['), record_text, text('],"fields":{'), fields, text("}"), decided, text("}"), text(""))
+    joined = pc.binary_join_element_wise(
+        text(f'{{"run_id":{int(run_id)},"records":['),
+        record_text,
+        text('],"fields":{'),
+        fields,
+        text("}"),
+        decided,
+        text("}"),
+        text(""),
+    )
     return joined.to_numpy(zero_copy_only=False)
 
 
@@ -232,7 +279,12 @@ def _json_escape(values: pd.Series) -> pd.Series:
     return text
 
 
-def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, np.ndarray], accepted: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def content_hash(
+    golden: pd.DataFrame,
+    records: pd.DataFrame,
+    chosen: dict[str, np.ndarray],
+    accepted: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """A fingerprint of everything published for a person and which record each value came from
     (not the run or extract: otherwise every person would be rewritten every night), so that a
     night writes only the persons that changed."""
@@ -241,7 +293,9 @@ def content_hash(golden: pd.DataFrame, records: pd.DataFrame, chosen: dict[str, 
     source = pd.util.hash_pandas_object(records[["feed", "source_key"]], index=False).to_numpy()
     for i, rows in enumerate(chosen.values()):
         hashed = hashed * np.uint64(1_000_003) + np.where(rows >= 0, source[np.maximum(rows, 0)], np.uint64(i))
-    for i, (field, persons) in enumerate(sorted((accepted or {}).items())):  # a value that became an officer's is a change
+    for i, (field, persons) in enumerate(
+        sorted((accepted or {}).items())
+    ):  # a value that became an officer's is a change
         hashed = hashed * np.uint64(1_000_003) + persons.astype(np.uint64) * np.uint64(7919 + i)
     return np.char.mod("%016x", hashed).astype(object)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nominal.stopwatch import Stopwatch
-from store.writes import Publication
+from nominal.store.writes import Publication
 
 from . import findings as F
 from .conflicts import conflicts
@@ -28,8 +28,20 @@ _LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
 # what the discrepancy rules read (publish.discrepancies): a slim frame filters faster
 DISCREPANCY_COLUMNS = (
-    "feed", "source_key", "_row", "person_id", "booking_status", "release_date", "custody_status", "mappa_category",
-    "mappa_level", "notification_due", "last_notified", "nominal_type", "address", "postcode",
+    "feed",
+    "source_key",
+    "_row",
+    "person_id",
+    "booking_status",
+    "release_date",
+    "custody_status",
+    "mappa_category",
+    "mappa_level",
+    "notification_due",
+    "last_notified",
+    "nominal_type",
+    "address",
+    "postcode",
 )
 
 
@@ -46,10 +58,16 @@ class StoreNow:
 
     @classmethod
     def read(cls, engine) -> StoreNow:
-        from store import queries
+        from nominal.store import queries
 
-        return cls(queries.published_persons(engine), queries.published_links(engine), queries.exceptions_for_merge(engine),
-                   queries.dismiss_decisions(engine), queries.value_decisions(engine), queries.published_rules(engine))
+        return cls(
+            queries.published_persons(engine),
+            queries.published_links(engine),
+            queries.exceptions_for_merge(engine),
+            queries.dismiss_decisions(engine),
+            queries.value_decisions(engine),
+            queries.published_rules(engine),
+        )
 
 
 @dataclass
@@ -82,15 +100,26 @@ def _hashes_at(people: pd.DataFrame, where: np.ndarray, hashes: np.ndarray | Non
 
 
 def prepare(
-    records: pd.DataFrame, clusters: pd.DataFrame, review: pd.DataFrame, events: pd.DataFrame, validation: pd.DataFrame,
-    now_in_store: StoreNow, rules: PublishRules, *, run_id: int, as_of: dt.date, scope_feeds: set[str],
-    metrics: list[dict] | None = None, now: dt.datetime | None = None, full: bool = False,
+    records: pd.DataFrame,
+    clusters: pd.DataFrame,
+    review: pd.DataFrame,
+    events: pd.DataFrame,
+    validation: pd.DataFrame,
+    now_in_store: StoreNow,
+    rules: PublishRules,
+    *,
+    run_id: int,
+    as_of: dt.date,
+    scope_feeds: set[str],
+    metrics: list[dict] | None = None,
+    now: dt.datetime | None = None,
+    full: bool = False,
 ) -> NightPublication:
     """The night's publication. The golden record and its conflicts are computed for the persons
     whose records, links or status changed since the last published night; the others' stand,
     and their open conflicts are carried forward as found again. Every person is recomputed on a
     first night, with ``full``, or when the publish rules changed."""
-    from store.models import utcnow
+    from nominal.store.models import utcnow
 
     now = now or utcnow()
     watch = Stopwatch()
@@ -100,28 +129,36 @@ def prepare(
     links = clusters[_LINK_COLUMNS].reset_index(drop=True)
     where = keys.get_indexer(record_keys(links))
     if (where < 0).any():
-        raise ValueError(f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree")
+        raise ValueError(
+            f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree"
+        )
     links["record_hash"] = hashes[where]
     same, old_person, gone = _unchanged_links(links, now_in_store.links)
     watch.lap("with_persons")
 
     rules_fingerprint = f"{SURVIVORSHIP_VERSION}:{rules.fingerprint()}"
     everyone = full or now_in_store.rules != rules_fingerprint
-    affected = None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people, keys)
+    affected = (
+        None if everyone else _affected_persons(links, same, old_person, gone, clusters, now_in_store, people, keys)
+    )
     subset = people if affected is None else people[isin(people["person_id"], affected)].reset_index(drop=True)
     persons = clusters if affected is None else clusters[isin(clusters["person_id"], affected)]
     pinned = accepted_values(subset, now_in_store.accepted, rules)
     golden, chosen = golden_records(subset, persons, rules, run_id, pinned)
     watch.lap("golden")
 
-    found = F.concat([
-        validation_findings(validation, people, hashes, keys),
-        _review_findings(review, people, hashes, keys),
-        _attention_findings(clusters),
-        _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
-        F.empty() if affected is None else _carried_conflicts(now_in_store.exceptions, affected, people, keys, rules),
-        discrepancies(people[[c for c in DISCREPANCY_COLUMNS if c in people]], as_of, rules.discrepancies),
-    ])
+    found = F.concat(
+        [
+            validation_findings(validation, people, hashes, keys),
+            _review_findings(review, people, hashes, keys),
+            _attention_findings(clusters),
+            _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
+            F.empty()
+            if affected is None
+            else _carried_conflicts(now_in_store.exceptions, affected, people, keys, rules),
+            discrepancies(people[[c for c in DISCREPANCY_COLUMNS if c in people]], as_of, rules.discrepancies),
+        ]
+    )
     watch.lap("findings")
     rows = merge_exceptions(found, now_in_store.exceptions, run_id, now, scope_feeds, now_in_store.dismissed)
     seen_again = unchanged_exceptions(rows, now_in_store.exceptions)
@@ -130,7 +167,9 @@ def prepare(
     before = now_in_store.persons.set_index("person_id")["content_hash"]
     changed = golden["content_hash"].to_numpy() != before.reindex(golden["person_id"]).to_numpy(dtype=object)
     current = clusters["person_id"].unique()
-    retired = now_in_store.persons[(now_in_store.persons["status"] != "retired") & ~isin(now_in_store.persons["person_id"], current)]
+    retired = now_in_store.persons[
+        (now_in_store.persons["status"] != "retired") & ~isin(now_in_store.persons["person_id"], current)
+    ]
     publication = Publication(
         persons=golden[changed].reset_index(drop=True),
         retired=retired[["person_id"]].reset_index(drop=True),
@@ -156,7 +195,9 @@ def prepare(
         "links_removed": len(gone),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().items()} if len(events) else {},
         "exceptions": summary(rows, run_id),
-        "exceptions_by_kind": {str(k): int(v) for k, v in rows[rows["last_seen_run_id"] == run_id]["kind"].value_counts().items()},
+        "exceptions_by_kind": {
+            str(k): int(v) for k, v in rows[rows["last_seen_run_id"] == run_id]["kind"].value_counts().items()
+        },
     }
     return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
 
@@ -189,18 +230,26 @@ def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndar
     None, the stored links of records no longer delivered)."""
     tonight_keys, stored_keys = record_keys(links), record_keys(stored)
     old = stored.set_axis(stored_keys).reindex(tonight_keys)
-    old_hash = old["record_hash"].astype("Int64") if "record_hash" in old else pd.Series(pd.NA, index=old.index, dtype="Int64")
+    old_hash = (
+        old["record_hash"].astype("Int64") if "record_hash" in old else pd.Series(pd.NA, index=old.index, dtype="Int64")
+    )
     same = (
         (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object))
         & (old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object))
-        & np.isclose(old["match_probability"].astype("float64").fillna(-1).to_numpy(), links["match_probability"].astype("float64").fillna(-1).to_numpy())
-        & (old_hash.fillna(0).to_numpy(dtype=np.int64) == links["record_hash"].to_numpy(dtype=np.int64)) & old_hash.notna().to_numpy()
+        & np.isclose(
+            old["match_probability"].astype("float64").fillna(-1).to_numpy(),
+            links["match_probability"].astype("float64").fillna(-1).to_numpy(),
+        )
+        & (old_hash.fillna(0).to_numpy(dtype=np.int64) == links["record_hash"].to_numpy(dtype=np.int64))
+        & old_hash.notna().to_numpy()
     )
     gone = stored[~stored_keys.isin(tonight_keys)]
     return same, old["person_id"].to_numpy(dtype=object), gone
 
 
-def _affected_persons(links, same, old_person, gone, clusters, now_in_store: StoreNow, people, keys: pd.Index) -> np.ndarray:
+def _affected_persons(
+    links, same, old_person, gone, clusters, now_in_store: StoreNow, people, keys: pd.Index
+) -> np.ndarray:
     """Persons whose golden record may differ from the one published: a record of theirs changed,
     arrived, left or moved (tonight's person and the one it left), their status changed, or an
     officer accepted a value of theirs (decisions are few; recomputing those persons is cheap)."""
@@ -209,27 +258,39 @@ def _affected_persons(links, same, old_person, gone, clusters, now_in_store: Sto
     before = stored.reindex(tonight.index)
     status_changed = tonight.index[
         (tonight["status"].to_numpy(dtype=object) != before["status"].to_numpy(dtype=object))
-        | (tonight["status_reason"].fillna("").to_numpy(dtype=object) != before.get("status_reason", pd.Series(index=before.index)).fillna("").to_numpy(dtype=object))
+        | (
+            tonight["status_reason"].fillna("").to_numpy(dtype=object)
+            != before.get("status_reason", pd.Series(index=before.index)).fillna("").to_numpy(dtype=object)
+        )
     ]
     decided = []
     if now_in_store.accepted is not None and len(now_in_store.accepted):
         where = keys.get_indexer(record_keys(now_in_store.accepted))
         decided = people["person_id"].to_numpy(dtype=object)[where[where >= 0]]
-    parts = [links["person_id"].to_numpy(dtype=object)[~same], old_person[~same], gone["person_id"].to_numpy(dtype=object),
-             status_changed.to_numpy(dtype=object), np.asarray(decided, dtype=object)]
+    parts = [
+        links["person_id"].to_numpy(dtype=object)[~same],
+        old_person[~same],
+        gone["person_id"].to_numpy(dtype=object),
+        status_changed.to_numpy(dtype=object),
+        np.asarray(decided, dtype=object),
+    ]
     return pd.unique(pd.Series(np.concatenate(parts), dtype=object).dropna().to_numpy(dtype=object))
 
 
-def _carried_conflicts(existing: pd.DataFrame, affected: np.ndarray, people: pd.DataFrame, keys: pd.Index, rules: PublishRules) -> pd.DataFrame:
+def _carried_conflicts(
+    existing: pd.DataFrame, affected: np.ndarray, people: pd.DataFrame, keys: pd.Index, rules: PublishRules
+) -> pd.DataFrame:
     """The stored conflicts of persons not recomputed tonight, as found again (their records and
     golden record are as they were), at their record's row tonight."""
     if existing.empty:
         return F.empty()
     names = [f"{field}_differs" for field in rules.conflicts.fields]
     keep = (
-        (existing["kind"] == "conflict").to_numpy() & isin(existing["rule"], names)
+        (existing["kind"] == "conflict").to_numpy()
+        & isin(existing["rule"], names)
         & existing["status"].isin(["open", "in_progress", "dismissed"]).to_numpy()
-        & existing["person_id"].notna().to_numpy() & ~isin(existing["person_id"], affected)
+        & existing["person_id"].notna().to_numpy()
+        & ~isin(existing["person_id"], affected)
     )
     carried = existing[keep].reset_index(drop=True)
     out = carried.assign(row=_rows_at(people, keys.get_indexer(record_keys(carried))), data=None)
@@ -240,8 +301,12 @@ def _without_accepted(found: pd.DataFrame, records: pd.DataFrame, pinned: dict[s
     """Conflicts on a field whose value an officer accepted for the person are settled: not raised."""
     if found.empty or not pinned:
         return found
-    settled = np.concatenate([records["person_id"].to_numpy(dtype=object)[rows] + "\x1f" + field for field, rows in pinned.items()])
-    return found[~isin(found["person_id"].astype(str) + "\x1f" + found["field"].astype(str), settled)].reset_index(drop=True)
+    settled = np.concatenate(
+        [records["person_id"].to_numpy(dtype=object)[rows] + "\x1f" + field for field, rows in pinned.items()]
+    )
+    return found[~isin(found["person_id"].astype(str) + "\x1f" + found["field"].astype(str), settled)].reset_index(
+        drop=True
+    )
 
 
 def _rows_at(people: pd.DataFrame, where: np.ndarray) -> pd.arrays.IntegerArray:
@@ -250,15 +315,19 @@ def _rows_at(people: pd.DataFrame, where: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.array(np.where(where >= 0, rows[np.maximum(where, 0)], pd.NA), dtype="Int64")
 
 
-def validation_findings(validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None, keys: pd.Index | None = None) -> pd.DataFrame:
+def validation_findings(
+    validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None, keys: pd.Index | None = None
+) -> pd.DataFrame:
     """Validation's exceptions with the record's person and, as their data, the record's content.
     ``hashes`` and ``keys`` (``record_keys(people)``): when the caller has them already."""
     if validation is None or validation.empty:
         return F.empty()
     where = (record_keys(people) if keys is None else keys).get_indexer(record_keys(validation))
     found = where >= 0
-    out = validation.assign(person_id=np.where(found, people["person_id"].to_numpy(dtype=object)[np.maximum(where, 0)], None),
-                            data=_hashes_at(people, where, hashes))
+    out = validation.assign(
+        person_id=np.where(found, people["person_id"].to_numpy(dtype=object)[np.maximum(where, 0)], None),
+        data=_hashes_at(people, where, hashes),
+    )
     out["data"] = out["data"].fillna(out["detail"])  # feed-level exceptions: their detail is their data
     out["other_feed"], out["other_source_key"] = None, None
     out["row"] = out["row"].astype("Int64")
@@ -268,9 +337,16 @@ def validation_findings(validation: pd.DataFrame, people: pd.DataFrame, hashes: 
 def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index) -> pd.DataFrame:
     if review is None or review.empty:
         return F.empty()
-    at, other_at = keys.get_indexer(record_keys(review)), keys.get_indexer(record_keys(review, "other_feed", "other_source_key"))
+    at, other_at = (
+        keys.get_indexer(record_keys(review)),
+        keys.get_indexer(record_keys(review, "other_feed", "other_source_key")),
+    )
     a, b = _hashes_at(people, at, hashes), _hashes_at(people, other_at, hashes)
-    out = review.assign(field=None, row=_rows_at(people, at), data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy())
+    out = review.assign(
+        field=None,
+        row=_rows_at(people, at),
+        data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy(),
+    )
     return out[list(F.FINDING_COLUMNS)]
 
 

@@ -20,8 +20,22 @@ import pandas as pd
 from nominal.masking import mask_series
 
 REPORT_COLUMNS = (
-    "reference", "kind", "severity", "priority", "rule", "feed", "record", "row", "person_id", "field",
-    "other_feed", "other_record", "detail", "status", "first_seen", "age_days",
+    "reference",
+    "kind",
+    "severity",
+    "priority",
+    "rule",
+    "feed",
+    "record",
+    "row",
+    "person_id",
+    "field",
+    "other_feed",
+    "other_record",
+    "detail",
+    "status",
+    "first_seen",
+    "age_days",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,17 +51,34 @@ def report_frame(rows: pd.DataFrame, run_id: int, as_of: dt.date) -> pd.DataFram
     """Tonight's open exceptions (found tonight, not dismissed), masked, in REPORT_COLUMNS."""
     live = rows[(rows["last_seen_run_id"] == run_id) & rows["status"].isin(["open", "in_progress"])].copy()
     first_seen = pd.to_datetime(live["first_seen_at"], utc=True)
-    out = pd.DataFrame({
-        "reference": live["fingerprint"].str[:12],
-        "kind": live["kind"], "severity": live["severity"], "priority": live["priority"], "rule": live["rule"],
-        "feed": live["feed"], "record": mask_series(live["source_key"].astype("str"), "identifier").where(live["source_key"].notna(), ""),
-        "row": live["row"], "person_id": live["person_id"], "field": live["field"], "other_feed": live["other_feed"],
-        "other_record": mask_series(live["other_source_key"].astype("str"), "identifier").where(live["other_source_key"].notna(), ""),
-        "detail": live["detail"], "status": live["status"], "first_seen": first_seen.dt.strftime("%Y-%m-%d"),
-        "age_days": (pd.Timestamp(as_of, tz="UTC").normalize() - first_seen.dt.normalize()).dt.days.clip(lower=0),
-    })
+    out = pd.DataFrame(
+        {
+            "reference": live["fingerprint"].str[:12],
+            "kind": live["kind"],
+            "severity": live["severity"],
+            "priority": live["priority"],
+            "rule": live["rule"],
+            "feed": live["feed"],
+            "record": mask_series(live["source_key"].astype("str"), "identifier").where(live["source_key"].notna(), ""),
+            "row": live["row"],
+            "person_id": live["person_id"],
+            "field": live["field"],
+            "other_feed": live["other_feed"],
+            "other_record": mask_series(live["other_source_key"].astype("str"), "identifier").where(
+                live["other_source_key"].notna(), ""
+            ),
+            "detail": live["detail"],
+            "status": live["status"],
+            "first_seen": first_seen.dt.strftime("%Y-%m-%d"),
+            "age_days": (pd.Timestamp(as_of, tz="UTC").normalize() - first_seen.dt.normalize()).dt.days.clip(lower=0),
+        }
+    )
     order = {"critical": 0, "error": 1, "warning": 2}
-    out = out.sort_values(["feed", "kind", "severity", "rule", "record"], key=lambda s: s.map(order) if s.name == "severity" else s, na_position="first")
+    out = out.sort_values(
+        ["feed", "kind", "severity", "rule", "record"],
+        key=lambda s: s.map(order) if s.name == "severity" else s,
+        na_position="first",
+    )
     return out.reset_index(drop=True)
 
 
@@ -151,7 +182,9 @@ class _WorkbookChild:
         self._handover = first.with_name(f".{first.stem}.pending.pickle")
         with self._handover.open("wb") as out:
             pickle.dump([(str(path), part) for path, part in workbooks], out, protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = subprocess.Popen([sys.executable, "-m", "publish.reports", str(self._handover)], stderr=subprocess.PIPE, text=True)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "nominal.publish.reports", str(self._handover)], stderr=subprocess.PIPE, text=True
+        )
 
     def wait(self) -> None:
         import errno
@@ -186,13 +219,22 @@ def _write_handed_over(handover: Path) -> int:
     except OSError as exc:
         print(f"{exc.errno or 5} {exc.strerror or exc.__class__.__name__}", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001 (reported to the night by its kind)
+    except Exception as exc:
         print(exc.__class__.__name__, file=sys.stderr)
         return 1
     return 0
 
 
-def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict, report: pd.DataFrame, files: list[Path]) -> Path:
+def write_summary(
+    folder: Path,
+    as_of: dt.date,
+    run_id: int,
+    status: str,
+    counts: dict,
+    gates: dict,
+    report: pd.DataFrame,
+    files: list[Path],
+) -> Path:
     """``summary.html``: a self-contained page (no scripts, no remote assets) and ``summary.json``."""
     e = html.escape
     exceptions = counts.get("publish", {}).get("exceptions", {})
@@ -201,9 +243,18 @@ def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts
         f"<td>{g.get('rows', 0):,}</td><td>{g.get('error_rate', 0):.1%}</td><td>{e('; '.join(g.get('reasons', [])))}</td></tr>"
         for feed, g in gates.items()
     )
-    stages = "".join(f"<tr><td>{e(str(k))}</td><td>{e(json.dumps(v, default=str))}</td></tr>" for k, v in counts.items())
-    by = report.groupby(["feed", "kind", "severity"], dropna=False).size().reset_index(name="open") if len(report) else pd.DataFrame()
-    rows_open = "".join(f"<tr><td>{e(str(r.feed or 'all feeds'))}</td><td>{e(r.kind)}</td><td>{e(r.severity)}</td><td>{r.open:,}</td></tr>" for r in by.itertuples())
+    stages = "".join(
+        f"<tr><td>{e(str(k))}</td><td>{e(json.dumps(v, default=str))}</td></tr>" for k, v in counts.items()
+    )
+    by = (
+        report.groupby(["feed", "kind", "severity"], dropna=False).size().reset_index(name="open")
+        if len(report)
+        else pd.DataFrame()
+    )
+    rows_open = "".join(
+        f"<tr><td>{e(str(r.feed or 'all feeds'))}</td><td>{e(r.kind)}</td><td>{e(r.severity)}</td><td>{r.open:,}</td></tr>"
+        for r in by.itertuples()
+    )
     links = "".join(f"<li><a href='{e(p.name)}'>{e(p.name)}</a></li>" for p in files)
     match = counts.get("match", {})
     page = f"""<!doctype html>
@@ -211,22 +262,30 @@ def write_summary(folder: Path, as_of: dt.date, run_id: int, status: str, counts
 <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.ok{{color:#060}}.bad{{color:#b00;font-weight:bold}}</style></head>
 <body><h1>nominal — night {as_of}</h1>
-<p>Run {run_id}: <strong class="{'ok' if status == 'succeeded' else 'bad'}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
+<p>Run {run_id}: <strong class="{"ok" if status == "succeeded" else "bad"}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
 <h2>Exceptions</h2>
 <table><tr><th>new</th><th>open</th><th>closed tonight</th><th>dismissed</th><th>reopened</th></tr>
-<tr><td>{exceptions.get('new', 0):,}</td><td>{exceptions.get('open', 0):,}</td><td>{exceptions.get('closed', 0):,}</td><td>{exceptions.get('dismissed', 0):,}</td><td>{exceptions.get('reopened', 0):,}</td></tr></table>
+<tr><td>{exceptions.get("new", 0):,}</td><td>{exceptions.get("open", 0):,}</td><td>{exceptions.get("closed", 0):,}</td><td>{exceptions.get("dismissed", 0):,}</td><td>{exceptions.get("reopened", 0):,}</td></tr></table>
 <table><tr><th>feed</th><th>kind</th><th>severity</th><th>open</th></tr>{rows_open}</table>
 <h2>Gates</h2>
 <table><tr><th>feed</th><th>gate</th><th>rows</th><th>error rate</th><th>reasons</th></tr>{rows_gates}</table>
 <h2>Matching</h2>
-<p>{match.get('records', 0):,} records into {match.get('persons', 0):,} persons; {match.get('links', 0):,} links,
-{match.get('reviews', 0):,} pairs for review, match rate {match.get('match_rate', 0):.1%} of records linked to another.</p>
+<p>{match.get("records", 0):,} records into {match.get("persons", 0):,} persons; {match.get("links", 0):,} links,
+{match.get("reviews", 0):,} pairs for review, match rate {match.get("match_rate", 0):.1%} of records linked to another.</p>
 <h2>Counts per stage</h2><table>{stages}</table>
 <h2>Files</h2><ul>{links}</ul>
 </body></html>
 """
     (folder / "summary.html").write_text(page, encoding="utf-8")
-    (folder / "summary.json").write_text(json.dumps({"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates}, indent=2, default=str) + "\n", encoding="utf-8")
+    (folder / "summary.json").write_text(
+        json.dumps(
+            {"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates},
+            indent=2,
+            default=str,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return folder / "summary.html"
 
 
@@ -245,7 +304,9 @@ def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
     return staging
 
 
-def stage_reports(staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict) -> PendingReports:
+def stage_reports(
+    staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict
+) -> PendingReports:
     """Write the night's reports into its staging folder: the CSV files and the summary now, the
     workbooks meanwhile (call ``finish`` on the result before the night commits)."""
     report = report_frame(rows, run_id, as_of)

@@ -51,7 +51,7 @@ class PublishRules(_Strict):
 
 
 def load_rules(path: Path | None = None) -> PublishRules:
-    from publish.discrepancies import RULES
+    from nominal.publish.discrepancies import RULES
 
     path = path or SHIPPED_RULES
     try:

@@ -54,7 +54,7 @@ def _load(connection: Connection, table: Table, target: str, frame: pd.DataFrame
         with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
             # in chunks: the server takes in one chunk while the next is made here (two cores, not one after the other)
             for start in range(0, len(frame), COPY_CHUNK_ROWS):
-                copy.write(_csv_bytes(table, frame.iloc[start:start + COPY_CHUNK_ROWS]))
+                copy.write(_csv_bytes(table, frame.iloc[start : start + COPY_CHUNK_ROWS]))
     else:
         rows = list(zip(*(_sqlite_values(table, frame, c) for c in columns)))
         placeholders = ", ".join("?" for _ in columns)
@@ -93,7 +93,9 @@ def _is_empty(connection: Connection, table: Table) -> bool:
     return connection.execute(text(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is None
 
 
-def upsert(connection: Connection, table: Table, frame: pd.DataFrame, keys: tuple[str, ...], keep: tuple[str, ...] = ()) -> int:
+def upsert(
+    connection: Connection, table: Table, frame: pd.DataFrame, keys: tuple[str, ...], keep: tuple[str, ...] = ()
+) -> int:
     """Insert ``frame``'s rows, replacing the rows with the same ``keys``; ``keep`` columns of a
     replaced row are left as they were (e.g. when a person was first seen)."""
     if frame.empty:
@@ -109,7 +111,11 @@ def upsert(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys and c not in keep)
     conflict = ", ".join(f'"{k}"' for k in keys)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    connection.execute(text(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true ON CONFLICT ({conflict}) {action}'))
+    connection.execute(
+        text(
+            f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true ON CONFLICT ({conflict}) {action}'
+        )
+    )
     connection.execute(text(f"DROP TABLE {stage}"))
     log.info("%s: %d rows merged in %.1f s", table.name, len(frame), time.perf_counter() - started)
     return len(frame)
@@ -122,7 +128,9 @@ def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> int
     stage = _stage(connection, table, keys)
     # a row-value IN, not a correlated EXISTS: SQLite would scan the stage once per row of the table
     columns = ", ".join(f'"{c}"' for c in keys.columns)
-    result = connection.execute(text(f'DELETE FROM "{table.name}" WHERE ({columns}) IN (SELECT {columns} FROM {stage})'))
+    result = connection.execute(
+        text(f'DELETE FROM "{table.name}" WHERE ({columns}) IN (SELECT {columns} FROM {stage})')
+    )
     connection.execute(text(f"DROP TABLE {stage}"))
     return result.rowcount
 
@@ -139,7 +147,14 @@ def insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
 
 def _kind(table: Table, column: str) -> str:
     type_ = table.c[column].type
-    for kind, types in (("json", JSON), ("bool", Boolean), ("date", Date), ("datetime", DateTime), ("int", Integer), ("float", Float)):
+    for kind, types in (
+        ("json", JSON),
+        ("bool", Boolean),
+        ("date", Date),
+        ("datetime", DateTime),
+        ("int", Integer),
+        ("float", Float),
+    ):
         if isinstance(type_, types) or isinstance(getattr(type_, "impl", None), types):
             return kind
     return "text"
@@ -159,7 +174,9 @@ def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
             arrays[column] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
         elif kind == "datetime":  # UTC; each distinct time formatted once (a night writes few: its own)
             codes, distinct = pd.factorize(pd.to_datetime(values, utc=True), use_na_sentinel=True)
-            text = pa.array(pd.Index(distinct).strftime("%Y-%m-%d %H:%M:%S.%f+00:00").to_numpy(dtype=object), type=pa.large_string())
+            text = pa.array(
+                pd.Index(distinct).strftime("%Y-%m-%d %H:%M:%S.%f+00:00").to_numpy(dtype=object), type=pa.large_string()
+            )
             arrays[column] = text.take(pa.array(codes, mask=codes < 0))
         elif kind == "int":
             arrays[column] = pa.array(pd.array(values, dtype="Int64"))
@@ -170,7 +187,9 @@ def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
         else:
             arrays[column] = pa.array(values.astype("string"), type=pa.large_string())
     buffer = pa.BufferOutputStream()
-    pacsv.write_csv(pa.table(arrays), buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    pacsv.write_csv(
+        pa.table(arrays), buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    )
     return memoryview(buffer.getvalue())
 
 
@@ -212,11 +231,15 @@ def update(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
     return result.rowcount
 
 
-def _sqlite_csv(connection: Connection, sql: str, columns: list[str], out: io.BytesIO, rows_per_chunk: int = 500_000) -> None:
+def _sqlite_csv(
+    connection: Connection, sql: str, columns: list[str], out: io.BytesIO, rows_per_chunk: int = 500_000
+) -> None:
     """The query's rows as PostgreSQL-style CSV (text quoted, NULL empty), made by SQLite itself
     with group_concat a chunk of rows at a time: fetching a million rows as Python tuples takes
     seconds and holds the GIL that the night's other threads need."""
-    cell = lambda c: f"""CASE WHEN q."{c}" IS NULL THEN '' ELSE '"' || replace(CAST(q."{c}" AS TEXT), '"', '""') || '"' END"""
+    cell = lambda c: (
+        f"""CASE WHEN q."{c}" IS NULL THEN '' ELSE '"' || replace(CAST(q."{c}" AS TEXT), '"', '""') || '"' END"""
+    )
     line = " || ',' || ".join(cell(c) for c in columns)
     offset = 0
     while True:
@@ -247,17 +270,25 @@ def read(connection: Connection, query, types: dict[str, str] | None = None) -> 
                 buffer.write(chunk)
     else:
         _sqlite_csv(connection, sql, columns, buffer)
-    options = pacsv.ConvertOptions(column_types={c: pa.large_string() for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False)
+    options = pacsv.ConvertOptions(
+        column_types={c: pa.large_string() for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False
+    )
     if buffer.tell():
-        table = pacsv.read_csv(io.BytesIO(buffer.getvalue()), read_options=pacsv.ReadOptions(column_names=columns), convert_options=options)
+        table = pacsv.read_csv(
+            io.BytesIO(buffer.getvalue()), read_options=pacsv.ReadOptions(column_names=columns), convert_options=options
+        )
         frame = table.to_pandas()
     else:
         frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     for column, kind in (types or {}).items():
         if kind == "int":  # through Arrow: exact for 64-bit values, where a float would round them
             values = pa.array(frame[column].to_numpy(dtype=object), from_pandas=True)
-            values = values if pa.types.is_integer(values.type) or pa.types.is_null(values.type) else values.cast(pa.int64())
-            frame[column] = pd.array(values.cast(pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64")
+            values = (
+                values if pa.types.is_integer(values.type) or pa.types.is_null(values.type) else values.cast(pa.int64())
+            )
+            frame[column] = pd.array(
+                values.cast(pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64"
+            )
         elif kind == "float":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         elif kind == "datetime":

@@ -42,7 +42,16 @@ DELIVERY_STATUSES = ("loaded", "already_loaded", "redelivered", "rejected")
 PERSON_STATUSES = ("active", "needs_attention", "retired")
 LINKED_BY = ("identifier:<field>", "model", "officer", "single")  # identifier:pnc_id, identifier:crn, …
 PERSON_EVENT_KINDS = ("created", "merged", "split", "retired")
-EXCEPTION_KINDS = ("validation", "parse", "rule_skipped", "schema_drift", "feed", "match_review", "conflict", "discrepancy")
+EXCEPTION_KINDS = (
+    "validation",
+    "parse",
+    "rule_skipped",
+    "schema_drift",
+    "feed",
+    "match_review",
+    "conflict",
+    "discrepancy",
+)
 SEVERITIES = ("critical", "error", "warning")
 EXCEPTION_STATUSES = ("open", "in_progress", "resolved", "dismissed")
 EXCEPTION_PRIORITIES = ("high", "normal", "low")

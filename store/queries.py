@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
-from store.db import session_scope
-from store.models import Delivery, Run
+from nominal.store.db import session_scope
+from nominal.store.models import Delivery, Run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,9 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
     """The source columns of the feed's last loaded delivery before ``before`` (None if none recorded)."""
     query = (
         select(Delivery.columns)
-        .where(Delivery.feed == feed, Delivery.status.in_(LOADED), Delivery.as_of < before, Delivery.columns.is_not(None))
+        .where(
+            Delivery.feed == feed, Delivery.status.in_(LOADED), Delivery.as_of < before, Delivery.columns.is_not(None)
+        )
         .order_by(Delivery.as_of.desc(), Delivery.id.desc())
         .limit(1)
     )
@@ -58,13 +60,13 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
 
 def current_links(engine: Engine) -> pd.DataFrame:
     """Every current source record's person: feed, source_key, person_id (matching keeps ids stable with it)."""
-    from store.models import PersonLink
+    from nominal.store.models import PersonLink
 
     return _frame(engine, select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))
 
 
 def _frame(engine: Engine, query, types: dict[str, str] | None = None) -> pd.DataFrame:
-    from store import bulk
+    from nominal.store import bulk
 
     with engine.connect() as connection:
         return bulk.read(connection, query, types)
@@ -72,10 +74,13 @@ def _frame(engine: Engine, query, types: dict[str, str] | None = None) -> pd.Dat
 
 def highest_person_number(engine: Engine) -> int:
     """The largest person id number ever issued (ids are never reused, even once retired)."""
-    from store.models import Person, PersonEvent
+    from nominal.store.models import Person, PersonEvent
 
     with session_scope(engine) as session:
-        ids = [session.scalar(select(func.max(Person.person_id))), session.scalar(select(func.max(PersonEvent.new_person_id)))]
+        ids = [
+            session.scalar(select(func.max(Person.person_id))),
+            session.scalar(select(func.max(PersonEvent.new_person_id))),
+        ]
     numbers = [int(i[1:]) for i in ids if isinstance(i, str) and i[1:].isdigit()]
     return max(numbers, default=0)
 
@@ -84,34 +89,54 @@ def active_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' decisions still in force, oldest first (a later one about the same pair wins)."""
     import pandas as pd
 
-    from store.models import Decision
+    from nominal.store.models import Decision
 
-    columns = ["kind", "feed_a", "source_key_a", "feed_b", "source_key_b", "exception_fingerprint", "field", "value", "decided_by", "decided_at"]
+    columns = [
+        "kind",
+        "feed_a",
+        "source_key_a",
+        "feed_b",
+        "source_key_b",
+        "exception_fingerprint",
+        "field",
+        "value",
+        "decided_by",
+        "decided_at",
+    ]
     with session_scope(engine) as session:
         rows = session.execute(
-            select(*(getattr(Decision, c) for c in columns)).where(Decision.active.is_(True)).order_by(Decision.decided_at, Decision.id)
+            select(*(getattr(Decision, c) for c in columns))
+            .where(Decision.active.is_(True))
+            .order_by(Decision.decided_at, Decision.id)
         ).all()
     return pd.DataFrame(rows, columns=columns)
 
 
 def published_persons(engine: Engine) -> pd.DataFrame:
     """Every person in the store with status and content hash (publish writes only what changed)."""
-    from store.models import Person
+    from nominal.store.models import Person
 
     return _frame(engine, select(Person.person_id, Person.status, Person.status_reason, Person.content_hash))
 
 
 def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
-    from store.models import PersonLink
+    from nominal.store.models import PersonLink
 
     columns = ["feed", "source_key", "person_id", "match_probability", "linked_by", "record_hash"]
-    return _frame(engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float", "record_hash": "int"})
+    return _frame(
+        engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float", "record_hash": "int"}
+    )
 
 
 def published_rules(engine: Engine) -> str | None:
     """The publish rules' fingerprint of the last published night (None before the first)."""
-    query = select(Run.counts).where(Run.kind == "sync", Run.status == "succeeded").order_by(Run.finished_at.desc(), Run.id.desc()).limit(1)
+    query = (
+        select(Run.counts)
+        .where(Run.kind == "sync", Run.status == "succeeded")
+        .order_by(Run.finished_at.desc(), Run.id.desc())
+        .limit(1)
+    )
     with session_scope(engine) as session:
         counts = session.scalars(query).first() or {}
     return counts.get("publish", {}).get("rules")
@@ -122,7 +147,7 @@ def value_decisions(engine: Engine) -> pd.DataFrame:
     source_key, field, value (the value they accepted as text, or empty for whatever it holds)."""
     import pandas as pd
 
-    from store.models import Decision
+    from nominal.store.models import Decision
 
     with session_scope(engine) as session:
         rows = session.execute(
@@ -134,21 +159,47 @@ def value_decisions(engine: Engine) -> pd.DataFrame:
 
 
 EXCEPTION_MERGE_COLUMNS = (
-    "fingerprint", "kind", "severity", "priority", "rule", "feed", "source_key", "row", "person_id", "field",
-    "other_feed", "other_source_key", "detail", "status", "assignee", "data_hash", "first_seen_run_id",
-    "last_seen_run_id", "first_seen_at", "last_seen_at", "resolved_at", "resolution",
+    "fingerprint",
+    "kind",
+    "severity",
+    "priority",
+    "rule",
+    "feed",
+    "source_key",
+    "row",
+    "person_id",
+    "field",
+    "other_feed",
+    "other_source_key",
+    "detail",
+    "status",
+    "assignee",
+    "data_hash",
+    "first_seen_run_id",
+    "last_seen_run_id",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+    "resolution",
 )
 
 
 def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
     """The exceptions a night can change: all of them but those resolved more than a year ago."""
-    from store.models import ExceptionRecord, utcnow
+    from nominal.store.models import ExceptionRecord, utcnow
 
     since = utcnow().replace(year=utcnow().year - 1)
     query = select(*(getattr(ExceptionRecord, c) for c in EXCEPTION_MERGE_COLUMNS)).where(
         (ExceptionRecord.status != "resolved") | (ExceptionRecord.resolved_at >= since)
     )
-    types = {"row": "int", "first_seen_run_id": "int", "last_seen_run_id": "int", "first_seen_at": "datetime", "last_seen_at": "datetime", "resolved_at": "datetime"}
+    types = {
+        "row": "int",
+        "first_seen_run_id": "int",
+        "last_seen_run_id": "int",
+        "first_seen_at": "datetime",
+        "last_seen_at": "datetime",
+        "resolved_at": "datetime",
+    }
     return _frame(engine, query, types)
 
 
@@ -156,7 +207,7 @@ def dismiss_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' active decisions to dismiss an exception (value: the data hash they saw, or empty)."""
     import pandas as pd
 
-    from store.models import Decision
+    from nominal.store.models import Decision
 
     with session_scope(engine) as session:
         rows = session.execute(

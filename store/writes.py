@@ -24,8 +24,8 @@ from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from nominal.errors import NominalError
-from store.db import session_scope
-from store.models import (
+from nominal.store.db import session_scope
+from nominal.store.models import (
     DECISION_KINDS,
     DELIVERY_STATUSES,
     EXCEPTION_KINDS,
@@ -65,9 +65,7 @@ def start_run(engine: Engine, kind: str, as_of: date, feeds: list[str]) -> int:
         return run.id
 
 
-def finish_run(
-    engine: Engine, run_id: int, status: str, counts: dict[str, Any], message: str | None = None
-) -> None:
+def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, Any], message: str | None = None) -> None:
     """Record how a run ended, with its counts per stage and feed and a masked message."""
     _check(status, RUN_STATUSES, "run status")
     if status == "running":
@@ -116,7 +114,16 @@ def record_delivery(
         return delivery.id
 
 
-_METRIC_FIELDS = ("feed", "field", "completeness_rate", "validity_rate", "rows_checked", "rows", "error_rate", "gate_passed")
+_METRIC_FIELDS = (
+    "feed",
+    "field",
+    "completeness_rate",
+    "validity_rate",
+    "rows_checked",
+    "rows",
+    "error_rate",
+    "gate_passed",
+)
 
 
 def record_quality_metrics(engine: Engine, run_id: int, metrics: list[dict[str, Any]]) -> int:
@@ -177,7 +184,11 @@ def acquire_lock(engine: Engine, as_of: date, name: str = "nightly") -> None:
 
 def release_lock(engine: Engine, name: str = "nightly") -> None:
     with session_scope(engine) as session:
-        session.execute(delete(RunLock).where(RunLock.name == name, RunLock.pid == os.getpid(), RunLock.host == socket.gethostname()))
+        session.execute(
+            delete(RunLock).where(
+                RunLock.name == name, RunLock.pid == os.getpid(), RunLock.host == socket.gethostname()
+            )
+        )
 
 
 def clear_lock(engine: Engine, name: str = "nightly") -> bool:
@@ -200,9 +211,18 @@ def _alive(pid: int) -> bool:
 
 
 def record_decision(
-    engine: Engine, kind: str, *, feed: str, source_key: str, decided_by: str, reason: str,
-    other_feed: str | None = None, other_source_key: str | None = None, exception_fingerprint: str | None = None,
-    field: str | None = None, value: str | None = None,
+    engine: Engine,
+    kind: str,
+    *,
+    feed: str,
+    source_key: str,
+    decided_by: str,
+    reason: str,
+    other_feed: str | None = None,
+    other_source_key: str | None = None,
+    exception_fingerprint: str | None = None,
+    field: str | None = None,
+    value: str | None = None,
 ) -> int:
     """An officer's decision, honoured by every later night: ``link`` / ``do_not_link`` two records
     (matching), ``accept_value`` of a record's ``field`` for its person's golden record (publish;
@@ -216,15 +236,36 @@ def record_decision(
     if kind == "dismiss" and not exception_fingerprint:
         raise ValueError("a dismiss decision names the exception")
     with session_scope(engine) as session:
-        decision = Decision(kind=kind, feed_a=feed, source_key_a=source_key, feed_b=other_feed, source_key_b=other_source_key,
-                            exception_fingerprint=exception_fingerprint, field=field, value=value, reason=reason, decided_by=decided_by)
+        decision = Decision(
+            kind=kind,
+            feed_a=feed,
+            source_key_a=source_key,
+            feed_b=other_feed,
+            source_key_b=other_source_key,
+            exception_fingerprint=exception_fingerprint,
+            field=field,
+            value=value,
+            reason=reason,
+            decided_by=decided_by,
+        )
         session.add(decision)
         session.flush()
         if kind == "dismiss":  # seen as dismissed at once; later nights keep it so while its data is unchanged
-            session.execute(update(ExceptionRecord).where(ExceptionRecord.fingerprint == exception_fingerprint).values(status="dismissed"))
+            session.execute(
+                update(ExceptionRecord)
+                .where(ExceptionRecord.fingerprint == exception_fingerprint)
+                .values(status="dismissed")
+            )
         # the audit row names the decision, not the person's keys or values (those are in the decision)
-        session.add(AuditLog(actor=decided_by, action="decide", object_type="decision", object_id=str(decision.id),
-                             detail={"kind": kind, "field": field}))
+        session.add(
+            AuditLog(
+                actor=decided_by,
+                action="decide",
+                object_type="decision",
+                object_id=str(decision.id),
+                detail={"kind": kind, "field": field},
+            )
+        )
         return decision.id
 
 
@@ -242,11 +283,17 @@ class Publication:
     events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
     exceptions: pd.DataFrame  # new or changed exceptions: publish.exceptions.STORE_COLUMNS
     metrics: list[dict[str, Any]]
-    exceptions_seen: pd.DataFrame | None = None  # found again unchanged: fingerprint, row, last_seen_run_id, last_seen_at
+    exceptions_seen: pd.DataFrame | None = (
+        None  # found again unchanged: fingerprint, row, last_seen_run_id, last_seen_at
+    )
 
 
 def publish_night(
-    engine: Engine, run_id: int, publication: Publication, counts: dict[str, Any], message: str | None = None,
+    engine: Engine,
+    run_id: int,
+    publication: Publication,
+    counts: dict[str, Any],
+    message: str | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """Make a night visible all at once: persons, links, events, exceptions, metrics and the run's
@@ -254,10 +301,14 @@ def publish_night(
     process leaves the previous publication as it was. Returns the seconds spent per table (also
     kept in the run's counts as ``store_seconds``)."""
     from nominal.stopwatch import Stopwatch
-    from store import bulk
+    from nominal.store import bulk
 
     p = publication
-    for column, allowed, what in (("kind", EXCEPTION_KINDS, "exception kind"), ("status", EXCEPTION_STATUSES, "exception status"), ("severity", SEVERITIES, "severity")):
+    for column, allowed, what in (
+        ("kind", EXCEPTION_KINDS, "exception kind"),
+        ("status", EXCEPTION_STATUSES, "exception status"),
+        ("severity", SEVERITIES, "severity"),
+    ):
         bad = set(p.exceptions[column].dropna().unique()) - set(allowed) if len(p.exceptions) else set()
         if bad:
             raise ValueError(f"{what} {min(bad)!r} is not one of {', '.join(allowed)}")
@@ -271,25 +322,40 @@ def publish_night(
         persons = p.persons.assign(first_seen_run_id=run_id, last_seen_run_id=run_id, created_at=now, updated_at=now)
         bulk.upsert(connection, Person.__table__, persons, ("person_id",), keep=("first_seen_run_id", "created_at"))
         if len(p.retired):
-            retired = p.retired[["person_id"]].assign(status="retired", status_reason="no current record", last_seen_run_id=run_id, updated_at=now)
+            retired = p.retired[["person_id"]].assign(
+                status="retired", status_reason="no current record", last_seen_run_id=run_id, updated_at=now
+            )
             bulk.update(connection, Person.__table__, retired, ("person_id",))
         watch.lap("persons")
         bulk.delete_keys(connection, PersonLink.__table__, p.links_gone[["feed", "source_key"]])
-        bulk.upsert(connection, PersonLink.__table__, p.links.assign(run_id=run_id, linked_at=now), ("feed", "source_key"))
+        bulk.upsert(
+            connection, PersonLink.__table__, p.links.assign(run_id=run_id, linked_at=now), ("feed", "source_key")
+        )
         watch.lap("links")
         if len(p.events):
             events = p.events.assign(run_id=run_id, created_at=now)
             events["old_person_ids"] = events["old_person_ids"].map(lambda ids: json.dumps(list(ids)))
             events["detail"] = events["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
-            bulk.insert(connection, PersonEvent.__table__, events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]])
+            bulk.insert(
+                connection,
+                PersonEvent.__table__,
+                events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]],
+            )
         bulk.upsert(connection, ExceptionRecord.__table__, p.exceptions, ("fingerprint",))
         if p.exceptions_seen is not None:
             bulk.update(connection, ExceptionRecord.__table__, p.exceptions_seen, ("fingerprint",))
         watch.lap("exceptions")
         if p.metrics:
-            connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics])
+            connection.execute(
+                insert(QualityMetric),
+                [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics],
+            )
         connection.execute(
-            update(Run).where(Run.id == run_id).values(status="succeeded", counts={**counts, "store_seconds": watch.seconds}, message=message, finished_at=now)
+            update(Run)
+            .where(Run.id == run_id)
+            .values(
+                status="succeeded", counts={**counts, "store_seconds": watch.seconds}, message=message, finished_at=now
+            )
         )
         if before_commit is not None:  # e.g. the night's reports finishing: if they fail, nothing is published
             before_commit()
@@ -300,19 +366,32 @@ def publish_night(
 
 
 def record_exceptions(
-    engine: Engine, run_id: int, exceptions: pd.DataFrame, metrics: list[dict[str, Any]], status: str, counts: dict[str, Any],
-    message: str | None, before_commit: Callable[[], None] | None = None,
+    engine: Engine,
+    run_id: int,
+    exceptions: pd.DataFrame,
+    metrics: list[dict[str, Any]],
+    status: str,
+    counts: dict[str, Any],
+    message: str | None,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """A night stopped before publish (a gate failed): its exceptions and metrics are still recorded,
     with the run's end, in one transaction; persons and links are left as published."""
-    from store import bulk
+    from nominal.store import bulk
 
     _check(status, RUN_STATUSES, "run status")
     with engine.begin() as connection:
         bulk.upsert(connection, ExceptionRecord.__table__, exceptions, ("fingerprint",))
         if metrics:
-            connection.execute(insert(QualityMetric), [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics])
-        connection.execute(update(Run).where(Run.id == run_id).values(status=status, counts=dict(counts), message=message, finished_at=utcnow()))
+            connection.execute(
+                insert(QualityMetric),
+                [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics],
+            )
+        connection.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status=status, counts=dict(counts), message=message, finished_at=utcnow())
+        )
         if before_commit is not None:
             before_commit()
 
@@ -321,7 +400,10 @@ def fail_abandoned_runs(engine: Engine, kind: str = "sync") -> int:
     """Runs of ``kind`` still marked running once the lock is ours died without finishing (killed)."""
     with session_scope(engine) as session:
         result = session.execute(
-            update(Run).where(Run.kind == kind, Run.status == "running")
-            .values(status="failed", message="abandoned: the process stopped before the run finished", finished_at=utcnow())
+            update(Run)
+            .where(Run.kind == kind, Run.status == "running")
+            .values(
+                status="failed", message="abandoned: the process stopped before the run finished", finished_at=utcnow()
+            )
         )
         return result.rowcount

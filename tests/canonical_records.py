@@ -12,18 +12,46 @@ from nominal.identifiers import cro_check_letter, pnc_check_letter
 AS_OF = dt.date(2026, 11, 23)
 
 BASE = {
-    "source_key": "K1", "forenames": "NEIL GARY", "surname": "FOSTER", "date_of_birth": pd.Timestamp("1996-09-12"),
-    "sex": "M", "postcode": "LS6 3TJ", "postcode_raw": "LS6 3TJ", "address": "90 Queens Road, Bradford", "mappa_category": 1,
-    "mappa_level": 2, "risk_level": "HIGH", "record_updated_at": pd.Timestamp("2026-11-23 02:00:00"),
+    "source_key": "K1",
+    "forenames": "NEIL GARY",
+    "surname": "FOSTER",
+    "date_of_birth": pd.Timestamp("1996-09-12"),
+    "sex": "M",
+    "postcode": "LS6 3TJ",
+    "postcode_raw": "LS6 3TJ",
+    "address": "90 Queens Road, Bradford",
+    "mappa_category": 1,
+    "mappa_level": 2,
+    "risk_level": "HIGH",
+    "record_updated_at": pd.Timestamp("2026-11-23 02:00:00"),
 }
 FEED_EXTRAS = {
-    "police": {"nominal_type": "RSO", "registration_start": pd.Timestamp("2018-06-24"), "last_notified": pd.Timestamp("2026-08-14"),
-               "notification_due": pd.Timestamp("2027-08-14"), "force_code": "33"},
-    "probation": {"crn": "X123456", "crn_raw": "X123456", "noms_number": "A1234BC", "noms_number_raw": "A1234BC",
-                  "ni_number": "HB108840B", "ni_number_raw": "HB 10 88 40 B", "custody_status": "COMMUNITY_ORDER",
-                  "sentence_date": pd.Timestamp("2022-04-02"), "licence_end": pd.Timestamp("2028-10-25")},
-    "prison": {"noms_number": "A1234BC", "noms_number_raw": "A1234BC", "booking_status": "ACTIVE_IN",
-               "reception_date": pd.Timestamp("2025-11-03"), "release_date": pd.Timestamp("2027-03-24"), "establishment_code": "BLI"},
+    "police": {
+        "nominal_type": "RSO",
+        "registration_start": pd.Timestamp("2018-06-24"),
+        "last_notified": pd.Timestamp("2026-08-14"),
+        "notification_due": pd.Timestamp("2027-08-14"),
+        "force_code": "33",
+    },
+    "probation": {
+        "crn": "X123456",
+        "crn_raw": "X123456",
+        "noms_number": "A1234BC",
+        "noms_number_raw": "A1234BC",
+        "ni_number": "HB108840B",
+        "ni_number_raw": "HB 10 88 40 B",
+        "custody_status": "COMMUNITY_ORDER",
+        "sentence_date": pd.Timestamp("2022-04-02"),
+        "licence_end": pd.Timestamp("2028-10-25"),
+    },
+    "prison": {
+        "noms_number": "A1234BC",
+        "noms_number_raw": "A1234BC",
+        "booking_status": "ACTIVE_IN",
+        "reception_date": pd.Timestamp("2025-11-03"),
+        "release_date": pd.Timestamp("2027-03-24"),
+        "establishment_code": "BLI",
+    },
 }
 
 
@@ -36,7 +64,12 @@ def cro(serial: int, year: int = 2021) -> str:
 
 
 def distinct_identifiers(i: int) -> dict:
-    return {"pnc_id": pnc(171310 + i), "pnc_id_raw": pnc(171310 + i), "cro_number": cro(265416 + i), "cro_number_raw": cro(265416 + i)}
+    return {
+        "pnc_id": pnc(171310 + i),
+        "pnc_id_raw": pnc(171310 + i),
+        "cro_number": cro(265416 + i),
+        "cro_number_raw": cro(265416 + i),
+    }
 
 
 def canonical_frame(feed: str, records: list[dict], *, identifiers: bool = True, extras: bool = True) -> pd.DataFrame:

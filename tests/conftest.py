@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from store.db import dispose_engines, engine_for, ensure_schema, mask_url
+from nominal.store.db import dispose_engines, engine_for, ensure_schema, mask_url
 
 PG_ADMIN_URL = os.environ.get("NOMINAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -83,14 +83,23 @@ def store_engine(store_url):
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium calls home at start, which closed networks refuse.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does", pytrace=False
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

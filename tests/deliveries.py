@@ -10,7 +10,11 @@ from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent / "data" / "landing"  # copied from ../shared/feeds/examples
 EXAMPLE_NIGHT = dt.date(2026, 11, 23)
-FILE_NAMES = {"police": "nominals_{:%Y%m%d}.csv", "probation": "offenders_{:%Y%m%d}.psv", "prison": "prisoners_{:%Y%m%d}.csv"}
+FILE_NAMES = {
+    "police": "nominals_{:%Y%m%d}.csv",
+    "probation": "offenders_{:%Y%m%d}.psv",
+    "prison": "prisoners_{:%Y%m%d}.csv",
+}
 
 
 def write_delivery(

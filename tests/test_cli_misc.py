@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from nominal.cli import app
 from nominal.logs import MaskingFilter
-from store.db import engine_for
+from nominal.store.db import engine_for
 
 runner = CliRunner()
 
@@ -18,8 +18,17 @@ def test_db_upgrade_creates_every_table(store_url):
     result = runner.invoke(app, ["db", "upgrade", "--db", store_url])
     assert result.exit_code == 0, result.output
     tables = set(inspect(engine_for(store_url)).get_table_names())
-    assert {"runs", "deliveries", "persons", "person_links", "person_events", "exceptions", "decisions",
-            "quality_metrics", "audit_log"} <= tables
+    assert {
+        "runs",
+        "deliveries",
+        "persons",
+        "person_links",
+        "person_events",
+        "exceptions",
+        "decisions",
+        "quality_metrics",
+        "audit_log",
+    } <= tables
 
 
 def test_db_upgrade_on_an_unreachable_store_is_a_clear_error():
@@ -40,7 +49,15 @@ def test_schema_lists_the_canonical_record():
 
 
 def test_log_filter_masks_identifiers_that_slip_into_a_message():
-    record = logging.LogRecord("nominal", logging.INFO, __file__, 1, "linked %s and %s, NI %s on %s", ("2001/0171310W", "265416/21G", "HB 10 88 40 B", "2026-11-23"), None)
+    record = logging.LogRecord(
+        "nominal",
+        logging.INFO,
+        __file__,
+        1,
+        "linked %s and %s, NI %s on %s",
+        ("2001/0171310W", "265416/21G", "HB 10 88 40 B", "2026-11-23"),
+        None,
+    )
     MaskingFilter().filter(record)
     message = record.getMessage()
     assert "2001/0171310W" not in message and "265416/21G" not in message and "HB 10 88 40 B" not in message

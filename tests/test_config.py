@@ -58,7 +58,10 @@ def test_env_overrides_the_store_url(tmp_path, monkeypatch):
     [
         (FEED.replace("connector:", "conector:"), "feeds[0].conector: unknown key — did you mean 'connector'?"),
         (FEED.replace("connector: landing", "connector: ftp"), "unknown connector 'ftp'"),
-        (FEED.replace('{file: "nominals_{date:%Y%m%d}.csv"}', "{file: x.csv, delimitter: ','}"), "feeds[0].options.delimitter: unknown key — did you mean 'delimiter'?"),
+        (
+            FEED.replace('{file: "nominals_{date:%Y%m%d}.csv"}', "{file: x.csv, delimitter: ','}"),
+            "feeds[0].options.delimitter: unknown key — did you mean 'delimiter'?",
+        ),
         (FEED.replace('{file: "nominals_{date:%Y%m%d}.csv"}', "{}"), "feeds[0].options.file: required key is missing"),
         (FEED.replace("police.yaml", "nowhere.yaml"), "feeds[0].mapping: mapping file"),
         (FEED + "thresholds: {row_drop_max: 2}", "thresholds.row_drop_max"),

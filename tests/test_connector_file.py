@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from connectors import file
-from connectors.base import FetchContext
+from nominal.connectors import file
+from nominal.connectors.base import FetchContext
 from nominal.errors import FeedError
 
 AS_OF = dt.date(2024, 1, 31)

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from connectors import http
-from connectors.base import FetchContext
+from nominal.connectors import http
+from nominal.connectors.base import FetchContext
 from nominal.errors import FeedError, SourceUnavailable
 
 AS_OF = dt.date(2024, 1, 31)
@@ -407,7 +407,7 @@ def test_client_sends_headers_and_params():
 
 
 def test_retry_after_as_an_http_date():
-    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     wait = http.retry_after_seconds(httpx.Response(503, headers={"Retry-After": later}))
     assert 25 < wait <= 30
     assert http.retry_after_seconds(httpx.Response(503, headers={"Retry-After": "soon"})) is None

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from connectors import FetchContext
-from connectors.landing import Options, fetch
+from nominal.connectors import FetchContext
+from nominal.connectors.landing import Options, fetch
 from nominal.errors import AlreadyLoaded, DeliveryIncomplete, FeedError
 from tests.deliveries import EXAMPLE_NIGHT, example_bytes, write_delivery
 
@@ -156,7 +156,9 @@ def test_wrong_delimiter(context):
 
 
 def test_wrong_encoding_names_the_row_and_column(context):
-    latin1 = police_rows(GOOD_POLICE_ROW, GOOD_POLICE_ROW.replace("NOM00000001", "NOM00000002").replace("FOSTER", "FOSTÉR")).decode("utf-8")
+    latin1 = police_rows(
+        GOOD_POLICE_ROW, GOOD_POLICE_ROW.replace("NOM00000001", "NOM00000002").replace("FOSTER", "FOSTÉR")
+    ).decode("utf-8")
     data = latin1.encode("latin-1", errors="replace")  # drops the BOM to '?'… so rebuild it
     data = data.replace(b"?NOMINAL_REF", b"\xef\xbb\xbfNOMINAL_REF", 1)
     write_delivery(context.landing_dir, "police", NIGHT, data, rows=2)
@@ -201,7 +203,16 @@ def test_embedded_newline_in_an_unquoted_feed_is_a_ragged_row(context):
     lines[3] = lines[3].replace(b"Albert Road, Glasgow", b"Albert Road,\nGlasgow")
     data = b"\n".join(lines)
     write_delivery(context.landing_dir, "probation", NIGHT, data, rows=16)
-    assert_refused(context, "probation", PROBATION, FeedError, "line 4 has 11 field(s), expected 22", "line break", row=3, column="POSTCODE")
+    assert_refused(
+        context,
+        "probation",
+        PROBATION,
+        FeedError,
+        "line 4 has 11 field(s), expected 22",
+        "line break",
+        row=3,
+        column="POSTCODE",
+    )
 
 
 def test_values_that_look_like_code_are_kept_exactly(context):
@@ -211,7 +222,9 @@ def test_values_that_look_like_code_are_kept_exactly(context):
         "FORENAME_2": "<script>alert(1)</script>",
         "ADDRESS": "A" * 5000,
     }
-    row = GOOD_POLICE_ROW.replace("FOSTER", hostile["SURNAME"]).replace("NEIL,GARY", f"{hostile['FORENAME_1']},{hostile['FORENAME_2']}", 1)
+    row = GOOD_POLICE_ROW.replace("FOSTER", hostile["SURNAME"]).replace(
+        "NEIL,GARY", f"{hostile['FORENAME_1']},{hostile['FORENAME_2']}", 1
+    )
     row = row.replace('"90 Queens Road, Bradford"', hostile["ADDRESS"])
     write_delivery(context.landing_dir, "police", NIGHT, police_rows(row), rows=1)
     frame = fetch("police", POLICE, context).frame

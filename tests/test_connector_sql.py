@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.pool import NullPool
 
-from connectors import sql
-from connectors.base import FetchContext
+from nominal.connectors import sql
+from nominal.connectors.base import FetchContext
 from nominal.errors import FeedError, SourceUnavailable
 
 # Trust authentication ignores the password, so it can be a made-up one that must never show.

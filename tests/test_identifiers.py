@@ -5,8 +5,8 @@ import pytest
 
 from nominal.identifiers import (
     CHECK_ALPHABET,
-    normalise_cro_number,
     normalise_crn,
+    normalise_cro_number,
     normalise_ni_number,
     normalise_noms_number,
     normalise_pnc_id,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from nominal.cli import app
-from store.db import ensure_schema
-from store.models import Delivery, Run
+from nominal.store.db import ensure_schema
+from nominal.store.models import Delivery, Run
 from tests.deliveries import EXAMPLE_NIGHT, copy_examples
 
 runner = CliRunner()
@@ -61,7 +61,12 @@ def test_ingest_writes_canonical_files_summary_and_a_run_record(tmp_path, landin
     with engine.connect() as connection:
         run = connection.execute(select(Run)).one()
         deliveries = connection.execute(select(Delivery.feed, Delivery.status, Delivery.rows)).all()
-    assert (run.kind, run.status, run.as_of, run.feeds) == ("ingest", "succeeded", EXAMPLE_NIGHT, ["police", "probation", "prison"])
+    assert (run.kind, run.status, run.as_of, run.feeds) == (
+        "ingest",
+        "succeeded",
+        EXAMPLE_NIGHT,
+        ["police", "probation", "prison"],
+    )
     assert run.counts["prison"]["rows_mapped"] == 10
     assert sorted(deliveries) == [("police", "loaded", 19), ("prison", "loaded", 10), ("probation", "loaded", 16)]
 
@@ -125,14 +130,20 @@ def test_a_fourth_feed_is_a_mapping_file_and_a_config_entry(tmp_path, landing):
         "T20260002\tKENNEDY, Gary\t31.02.1970\t\tHD1 8GQ\tBradford Crown Court\t02.12.2026\n",
         encoding="utf-8",
     )
-    courts_feed = '  - {name: courts, connector: file, mapping: courts.yaml, options: {path: "courts_{date:%Y%m%d}.tsv"}}\n'
+    courts_feed = (
+        '  - {name: courts, connector: file, mapping: courts.yaml, options: {path: "courts_{date:%Y%m%d}.tsv"}}\n'
+    )
     config = config_file(tmp_path, courts_feed)
     result = ingest(tmp_path, f"sqlite:///{tmp_path / 's.db'}", "--config", config, "--landing", str(landing))
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(tmp_path / "out" / "courts.parquet")
     assert frame["source_key"].tolist() == ["T20260001", "T20260002"]
     assert frame.loc[0, ["surname", "forenames", "pnc_id", "postcode", "court"]].tolist() == [
-        "FOSTER", "NEIL GARY", "2014/0386693F", "LS6 3TJ", "Leeds Crown Court",
+        "FOSTER",
+        "NEIL GARY",
+        "2014/0386693F",
+        "LS6 3TJ",
+        "Leeds Crown Court",
     ]
     issues = pd.read_parquet(tmp_path / "out" / "issues.parquet")
     row = issues[issues["feed"] == "courts"].iloc[0]
@@ -156,7 +167,22 @@ def test_no_personal_data_in_output_or_log(tmp_path, landing):
 
 
 def test_generate_command_writes_deliveries_and_truth(tmp_path):
-    result = runner.invoke(app, ["generate", "--people", "150", "--seed", "3", "--out", str(tmp_path), "--nights", "2", "--start-date", "2026-11-23"])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--people",
+            "150",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--nights",
+            "2",
+            "--start-date",
+            "2026-11-23",
+        ],
+    )
     assert result.exit_code == 0, result.output
     for night in ("2026-11-23", "2026-11-24"):
         assert (tmp_path / "landing" / "police" / night / "manifest.json").is_file()

@@ -8,18 +8,20 @@ import textwrap
 import pandas as pd
 import pytest
 
-from connectors.base import with_provenance
-from mappings.apply import map_records
-from mappings.spec import MappingSpec, load_mapping
 from nominal import canonical
 from nominal.config import SHIPPED_MAPPINGS
+from nominal.connectors.base import with_provenance
 from nominal.errors import ConfigError, FeedError
+from nominal.mappings.apply import map_records
+from nominal.mappings.spec import MappingSpec, load_mapping
 
 AS_OF = dt.date(2026, 11, 23)
 
 
 def spec(fields: dict, extra: dict | None = None) -> MappingSpec:
-    return MappingSpec.model_validate({"fields": {"source_key": {"from": "KEY", "type": "key"}, **fields}, "extra": extra or {}})
+    return MappingSpec.model_validate(
+        {"fields": {"source_key": {"from": "KEY", "type": "key"}, **fields}, "extra": extra or {}}
+    )
 
 
 def run(mapping: MappingSpec, **columns):
@@ -40,20 +42,27 @@ def issues(result):
 def test_output_is_the_canonical_frame():
     result = run(spec({"surname": {"from": "S", "type": "name"}}), S=["smith"])
     assert list(result.frame.columns) == list(canonical.COLUMNS)
-    assert dict(result.frame.dtypes.astype(str)) == {k: ("str" if v == "str" else v) for k, v in canonical.DTYPES.items()}
+    assert dict(result.frame.dtypes.astype(str)) == {
+        k: ("str" if v == "str" else v) for k, v in canonical.DTYPES.items()
+    }
     row = result.frame.iloc[0]
     assert (row.feed, row.source_key, row._source, row._row) == ("test", "K0", "test.csv", 1)
     assert row.extract_date == pd.Timestamp(AS_OF)
 
 
 def test_name_is_trimmed_collapsed_upper_cased_with_apostrophes_and_hyphens_straightened():
-    result = run(spec({"surname": {"from": "S", "type": "name"}}), S=["  o\u2019brien ", "smith -  jones", "mc  donald", "", "   ", "O' NEIL"])
+    result = run(
+        spec({"surname": {"from": "S", "type": "name"}}),
+        S=["  o\u2019brien ", "smith -  jones", "mc  donald", "", "   ", "O' NEIL"],
+    )
     assert values(result, "surname") == ["O'BRIEN", "SMITH-JONES", "MC DONALD", None, None, "O'NEIL"]
     assert result.issues.empty  # blank is missing, not wrong
 
 
 def test_several_columns_join_with_a_space():
-    result = run(spec({"forenames": {"from": ["F1", "F2"], "type": "name"}}), F1=["john", "", "ann"], F2=["paul", "lee", ""])
+    result = run(
+        spec({"forenames": {"from": ["F1", "F2"], "type": "name"}}), F1=["john", "", "ann"], F2=["paul", "lee", ""]
+    )
     assert values(result, "forenames") == ["JOHN PAUL", "LEE", "ANN"]
 
 
@@ -85,8 +94,14 @@ def test_full_name_is_split(order, sent, surname, forenames):
 
 
 def test_aliases_in_both_shipped_styles_become_one_canonical_list():
-    police = run(spec({"aliases": {"from": "A", "type": "aliases", "separator": ";", "name_separator": ","}}), A=["RICHARDS, NEIL; brown,  gary", "", "SMITH"])
-    prison = run(spec({"aliases": {"from": "A", "type": "aliases", "separator": ";", "name_separator": "/"}}), A=["PALMER/ALEXANDER;WALKER/JOE", "", ""])
+    police = run(
+        spec({"aliases": {"from": "A", "type": "aliases", "separator": ";", "name_separator": ","}}),
+        A=["RICHARDS, NEIL; brown,  gary", "", "SMITH"],
+    )
+    prison = run(
+        spec({"aliases": {"from": "A", "type": "aliases", "separator": ";", "name_separator": "/"}}),
+        A=["PALMER/ALEXANDER;WALKER/JOE", "", ""],
+    )
     assert values(police, "aliases") == ["RICHARDS, NEIL; BROWN, GARY", None, "SMITH"]
     assert values(prison, "aliases") == ["PALMER, ALEXANDER; WALKER, JOE", None, None]
 
@@ -137,7 +152,10 @@ def test_identifiers_are_canonical_with_the_raw_value_kept_and_invalid_ones_repo
     assert values(result, "pnc_id") == ["2001/0171310W", None, None]
     assert values(result, "pnc_id_raw") == ["01/171310W", "2001/0171310X", None]
     assert values(result, "ni_number") == ["HB108840B", None, None]
-    assert issues(result) == [(2, "pnc_id", "PNC ID fails check letter"), (3, "ni_number", "NI number prefix not allocated")]
+    assert issues(result) == [
+        (2, "pnc_id", "PNC ID fails check letter"),
+        (3, "ni_number", "NI number prefix not allocated"),
+    ]
     assert result.issues.loc[0, "value"] == "20**/*****10X"
 
 
@@ -148,7 +166,10 @@ def test_postcode_spacing_and_case():
 
 
 def test_pattern_rejects_values_not_in_the_expected_form():
-    result = run(spec({}, extra={"force": {"from": "F", "type": "text", "pattern": "0[1-9]|[1-5][0-9]|6[0-3]"}}), F=["33", "64", "7"])
+    result = run(
+        spec({}, extra={"force": {"from": "F", "type": "text", "pattern": "0[1-9]|[1-5][0-9]|6[0-3]"}}),
+        F=["33", "64", "7"],
+    )
     assert values(result, "force") == ["33", None, None]
     assert [i[2] for i in issues(result)] == ["not in the expected form"] * 2
 
@@ -168,14 +189,16 @@ def test_overlong_values_are_kept_whole_and_reported():
 
 def test_formulas_sql_and_html_are_plain_data():
     mapping = spec({"surname": {"from": "S", "type": "name"}, "address": {"from": "A", "type": "text"}})
-    result = run(mapping, S=["=HYPERLINK(\"x\")", "'; DROP TABLE persons;--"], A=["<b>1</b>", "@SUM(A1)"])
+    result = run(mapping, S=['=HYPERLINK("x")', "'; DROP TABLE persons;--"], A=["<b>1</b>", "@SUM(A1)"])
     assert values(result, "surname") == ['=HYPERLINK("X")', "'; DROP TABLE PERSONS;--"]
     assert values(result, "address") == ["<b>1</b>", "@SUM(A1)"]
 
 
 def test_a_row_without_a_key_is_dropped_and_reported():
     raw = with_provenance(pd.DataFrame({"KEY": ["K1", " "], "S": ["A", "B"]}).astype("str"), "test", "t.csv")
-    result = map_records(raw, spec({"surname": {"from": "S", "type": "name"}}), feed="test", source="t.csv", as_of=AS_OF)
+    result = map_records(
+        raw, spec({"surname": {"from": "S", "type": "name"}}), feed="test", source="t.csv", as_of=AS_OF
+    )
     assert values(result, "source_key") == ["K1"]
     assert issues(result) == [(2, "source_key", "record has no key: not loaded")]
     assert result.issues.loc[0, "kind"] == "missing_key"
@@ -184,7 +207,9 @@ def test_a_row_without_a_key_is_dropped_and_reported():
 def test_a_missing_required_column_is_refused_with_a_rename_hint():
     raw = with_provenance(pd.DataFrame({"KEY": ["K1"], "SUR_NAME": ["A"]}).astype("str"), "test", "t.csv")
     with pytest.raises(FeedError) as caught:
-        map_records(raw, spec({"surname": {"from": "SURNAME", "type": "name"}}), feed="test", source="t.csv", as_of=AS_OF)
+        map_records(
+            raw, spec({"surname": {"from": "SURNAME", "type": "name"}}), feed="test", source="t.csv", as_of=AS_OF
+        )
     assert "SURNAME (renamed SUR_NAME?)" in str(caught.value)
     assert caught.value.column == "SURNAME"
 
@@ -218,12 +243,19 @@ def test_bad_mapping_files_are_refused_with_the_key(tmp_path, yaml_text, message
 
 @pytest.mark.parametrize("feed", ["police", "probation", "prison"])
 def test_shipped_mappings_load_and_map_every_column_of_their_feed(feed):
+    from nominal.connectors.delimited import TextFormat, parse_delimited
     from tests.deliveries import example_bytes
-    from connectors.delimited import TextFormat, parse_delimited
 
     fmt = TextFormat(delimiter="|" if feed == "probation" else ",", quoting=feed != "probation")
     frame, columns = parse_delimited(example_bytes(feed), fmt, feed=feed, source="example")
-    result = map_records(frame, load_mapping(SHIPPED_MAPPINGS / f"{feed}.yaml"), feed=feed, source="example", as_of=AS_OF, columns=columns)
+    result = map_records(
+        frame,
+        load_mapping(SHIPPED_MAPPINGS / f"{feed}.yaml"),
+        feed=feed,
+        source="example",
+        as_of=AS_OF,
+        columns=columns,
+    )
     assert result.unexpected_columns == []
     assert len(result.frame) == len(frame)
     assert result.frame["source_key"].notna().all() and result.frame["date_of_birth"].notna().all()
@@ -233,7 +265,12 @@ def test_shipped_mappings_load_and_map_every_column_of_their_feed(feed):
 def test_prison_statuses_and_probation_codes_map_to_canonical_values():
     mapping = load_mapping(SHIPPED_MAPPINGS / "probation.yaml")
     assert mapping.fields["sex"].codes == {"Male": "M", "Female": "F", "Not Known": "U"}
-    assert load_mapping(SHIPPED_MAPPINGS / "prison.yaml").fields["sex"].codes == {"M": "M", "F": "F", "NK": "U", "NS": "U"}
+    assert load_mapping(SHIPPED_MAPPINGS / "prison.yaml").fields["sex"].codes == {
+        "M": "M",
+        "F": "F",
+        "NK": "U",
+        "NS": "U",
+    }
 
 
 def test_a_mapping_written_in_yaml_maps_a_new_kind_of_feed(tmp_path):
@@ -250,7 +287,13 @@ def test_a_mapping_written_in_yaml_maps_a_new_kind_of_feed(tmp_path):
             """
         )
     )
-    raw = with_provenance(pd.DataFrame({"CASE_ID": ["c1"], "DEFENDANT": ["Mary Ann O'Neil"], "BORN": ["01.02.1980"], "COURT": ["Leeds"]}).astype("str"), "courts", "c.csv")
+    raw = with_provenance(
+        pd.DataFrame(
+            {"CASE_ID": ["c1"], "DEFENDANT": ["Mary Ann O'Neil"], "BORN": ["01.02.1980"], "COURT": ["Leeds"]}
+        ).astype("str"),
+        "courts",
+        "c.csv",
+    )
     result = map_records(raw, load_mapping(tmp_path / "courts.yaml"), feed="courts", source="c.csv", as_of=AS_OF)
     row = result.frame.iloc[0]
     assert (row.source_key, row.surname, row.forenames, row.court) == ("C1", "O'NEIL", "MARY ANN", "Leeds")

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from flows.ingest import ingest_night
-from matching.clustering import cluster
-from matching.comparisons import compare, level_labels
-from matching.fellegi_sunter import expectation_maximisation
-from matching.model import ComparisonModel, Model
-from matching.pipeline import match
-from matching.prepare import prepare
-from matching.settings import load_settings
 from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.flows.ingest import ingest_night
+from nominal.matching.clustering import cluster
+from nominal.matching.comparisons import compare, level_labels
+from nominal.matching.fellegi_sunter import expectation_maximisation
+from nominal.matching.model import ComparisonModel, Model
+from nominal.matching.pipeline import match
+from nominal.matching.prepare import prepare
+from nominal.matching.settings import load_settings
 from nominal.synthetic import generate
 from tests.canonical_records import canonical_frame, pnc
 
@@ -96,11 +95,19 @@ def test_surname_levels(left, right, expected):
 
 
 def test_names_swapped_and_through_an_alias():
-    got = levels_of([
-        ({"forenames": "NEIL", "surname": "FOSTER"}, {"forenames": "FOSTER", "surname": "NEIL"}),
-        ({"forenames": "NEIL", "surname": "FOSTER", "aliases": "RICHARDS, NEIL"}, {"forenames": "NEIL", "surname": "RICHARDS"}),
-        ({"forenames": "GARY", "surname": "BROWN"}, {"forenames": "KEVIN", "surname": "BROWN", "aliases": "BROWN, GARY"}),
-    ])
+    got = levels_of(
+        [
+            ({"forenames": "NEIL", "surname": "FOSTER"}, {"forenames": "FOSTER", "surname": "NEIL"}),
+            (
+                {"forenames": "NEIL", "surname": "FOSTER", "aliases": "RICHARDS, NEIL"},
+                {"forenames": "NEIL", "surname": "RICHARDS"},
+            ),
+            (
+                {"forenames": "GARY", "surname": "BROWN"},
+                {"forenames": "KEVIN", "surname": "BROWN", "aliases": "BROWN, GARY"},
+            ),
+        ]
+    )
     assert got["names"] == ["forename and surname swapped", "through an alias", "through an alias"]
     assert got["forename"] == ["exact"] * 3 and got["surname"] == ["exact"] * 3
 
@@ -123,19 +130,26 @@ def test_date_of_birth_levels(left, right, expected):
 
 @pytest.mark.parametrize(
     "left, right, expected",
-    [("LS6 3TJ", "LS6 3TJ", "full postcode"), ("LS6 3TJ", "LS6 3AB", "same sector"), ("LS6 3TJ", "LS6 9AB", "same district"),
-     ("LS6 3TJ", "M1 1AE", "else"), ("LS6 3TJ", None, "null")],
+    [
+        ("LS6 3TJ", "LS6 3TJ", "full postcode"),
+        ("LS6 3TJ", "LS6 3AB", "same sector"),
+        ("LS6 3TJ", "LS6 9AB", "same district"),
+        ("LS6 3TJ", "M1 1AE", "else"),
+        ("LS6 3TJ", None, "null"),
+    ],
 )
 def test_postcode_levels(left, right, expected):
     assert levels_of([({"postcode": left}, {"postcode": right})])["postcode"] == [expected]
 
 
 def test_sex_and_identifier_levels():
-    got = levels_of([
-        ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "M", "pnc_id": pnc(1)}),
-        ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "F", "pnc_id": pnc(2)}),
-        ({"sex": "U", "pnc_id": None}, {"sex": "M", "pnc_id": pnc(2)}),
-    ])
+    got = levels_of(
+        [
+            ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "M", "pnc_id": pnc(1)}),
+            ({"sex": "M", "pnc_id": pnc(1)}, {"sex": "F", "pnc_id": pnc(2)}),
+            ({"sex": "U", "pnc_id": None}, {"sex": "M", "pnc_id": pnc(2)}),
+        ]
+    )
     assert got["sex"] == ["same", "different", "null"]
     assert got["pnc_id"] == ["agree", "disagree", "null"]
 
@@ -149,9 +163,9 @@ def test_em_recovers_the_parameters_data_was_simulated_from():
     u_true = [np.array([0, 0.01, 0.09, 0.90]), np.array([0, 0.10, 0.90]), np.array([0, 0.02, 0.18, 0.80])]
     share, n = 0.3, 200_000
     is_match = rng.random(n) < share
-    gamma = np.column_stack([
-        np.where(is_match, rng.choice(len(m), n, p=m), rng.choice(len(u), n, p=u)) for m, u in zip(m_true, u_true)
-    ]).astype(np.int8)
+    gamma = np.column_stack(
+        [np.where(is_match, rng.choice(len(m), n, p=m), rng.choice(len(u), n, p=u)) for m, u in zip(m_true, u_true)]
+    ).astype(np.int8)
     # EM starts its non-match side from random-pair frequencies: give it rough ones
     u_start = [np.r_[0, (u[1:] + 0.05) / (u[1:] + 0.05).sum()] for u in u_true]
     result = expectation_maximisation(gamma, [4, 3, 4], u_start=u_start, max_iterations=200, tolerance=1e-8)
@@ -164,15 +178,28 @@ def test_em_recovers_the_parameters_data_was_simulated_from():
 
 
 def test_term_frequency_makes_a_rare_surname_count_more():
-    frame = canonical_frame("probation", [{"surname": "SMITH"}, {"surname": "SMITH"}, {"surname": "ZYGMUNT"}, {"surname": "ZYGMUNT"}],
-                            identifiers=False, extras=False)
+    frame = canonical_frame(
+        "probation",
+        [{"surname": "SMITH"}, {"surname": "SMITH"}, {"surname": "ZYGMUNT"}, {"surname": "ZYGMUNT"}],
+        identifiers=False,
+        extras=False,
+    )
     records = prepare([frame])
     surname = next(c for c in SETTINGS.comparisons if c.name == "surname")
     model = Model(
         settings=SETTINGS,
-        comparisons=[ComparisonModel("surname", "surname", level_labels(surname), m=np.array([0, .9, .04, .02, .02, .01, .01]),
-                                     u=np.array([0, .01, .01, .01, .01, .01, .95]), term_frequencies={"SMITH": 0.02, "ZYGMUNT": 0.00002})],
-        prior=0.001, candidate_match_share=0.5,
+        comparisons=[
+            ComparisonModel(
+                "surname",
+                "surname",
+                level_labels(surname),
+                m=np.array([0, 0.9, 0.04, 0.02, 0.02, 0.01, 0.01]),
+                u=np.array([0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.95]),
+                term_frequencies={"SMITH": 0.02, "ZYGMUNT": 0.00002},
+            )
+        ],
+        prior=0.001,
+        candidate_match_share=0.5,
     )
     gamma = compare(records, SETTINGS, np.array([0, 2]), np.array([1, 3]))
     weights = model.score(gamma, records).weights["surname"]
@@ -202,17 +229,33 @@ def by_key(result):
 
 
 def test_the_same_person_in_three_feeds_is_one_person(trained):
-    frames = [people("police", [{}]), people("probation", [{"forenames": "NEIL"}]), people("prison", [{"surname": "F0STER"}])]
+    frames = [
+        people("police", [{}]),
+        people("probation", [{"forenames": "NEIL"}]),
+        people("prison", [{"surname": "F0STER"}]),
+    ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 1
 
 
 def test_officer_decisions_win_over_the_model(trained):
-    twin_like = [people("police", [{}]), people("probation", [{}]), people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01")}])]
-    decisions = pd.DataFrame([
-        {"kind": "do_not_link", "feed_a": "police", "source_key_a": "K1", "feed_b": "probation", "source_key_b": "K1"},
-        {"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"},
-    ])
+    twin_like = [
+        people("police", [{}]),
+        people("probation", [{}]),
+        people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01")}]),
+    ]
+    decisions = pd.DataFrame(
+        [
+            {
+                "kind": "do_not_link",
+                "feed_a": "police",
+                "source_key_a": "K1",
+                "feed_b": "probation",
+                "source_key_b": "K1",
+            },
+            {"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"},
+        ]
+    )
     result = match(twin_like, SETTINGS, model=trained, decisions=decisions)
     ids = by_key(result)
     assert ids["police:K1"] != ids["probation:K1"]
@@ -234,7 +277,9 @@ def test_two_different_pnc_ids_split_a_cluster_at_its_weakest_link(trained):
     assert set(result.clusters["status"]) == {"needs_attention"}
     assert result.clusters["status_reason"].str.contains("two different pnc id values").all()
     # an officer's link decision allows it
-    decision = pd.DataFrame([{"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"}])
+    decision = pd.DataFrame(
+        [{"kind": "link", "feed_a": "police", "source_key_a": "K1", "feed_b": "prison", "source_key_b": "K1"}]
+    )
     allowed = match(frames, SETTINGS, model=trained, decisions=decision)
     assert len(set(by_key(allowed).values())) == 1
 
@@ -242,15 +287,29 @@ def test_two_different_pnc_ids_split_a_cluster_at_its_weakest_link(trained):
 def test_cluster_cuts_the_weakest_link_of_a_chain():
     # 0-1 strong, 1-2 weak, 2-3 strong; 0 and 3 hold different unique values
     values = {"pnc_id": np.array(["A", None, None, "B"], dtype=object)}
-    result = cluster(4, np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([30.0, 5.0, 28.0]),
-                     np.array(["model"] * 3, dtype=object), values, (np.zeros(0, int), np.zeros(0, int)))
+    result = cluster(
+        4,
+        np.array([0, 1, 2]),
+        np.array([1, 2, 3]),
+        np.array([30.0, 5.0, 28.0]),
+        np.array(["model"] * 3, dtype=object),
+        values,
+        (np.zeros(0, int), np.zeros(0, int)),
+    )
     assert result.label[0] == result.label[1] != result.label[2] == result.label[3]
     assert result.cut_links == 1 and set(result.status) == {"needs_attention"}
 
 
 def test_do_not_link_splits_a_chain_that_would_join_the_pair():
-    result = cluster(3, np.array([0, 1]), np.array([1, 2]), np.array([20.0, 10.0]), np.array(["model"] * 2, dtype=object), {},
-                     (np.array([0]), np.array([2])))
+    result = cluster(
+        3,
+        np.array([0, 1]),
+        np.array([1, 2]),
+        np.array([20.0, 10.0]),
+        np.array(["model"] * 2, dtype=object),
+        {},
+        (np.array([0]), np.array([2])),
+    )
     assert result.label[0] == result.label[1] != result.label[2]
     assert "do-not-link" in result.reason[2]
 
@@ -264,24 +323,42 @@ def test_possible_twins_are_reviewed_never_linked(trained):
 
 
 def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_linked(trained):
-    frames = [people("police", [{"pnc_id": pnc(7)}]),
-              people("probation", [{"pnc_id": pnc(7), "forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01"),
-                                   "postcode": "M1 1AE", "sex": "F"}])]
+    frames = [
+        people("police", [{"pnc_id": pnc(7)}]),
+        people(
+            "probation",
+            [
+                {
+                    "pnc_id": pnc(7),
+                    "forenames": "ZACHARY",
+                    "surname": "QUINN",
+                    "date_of_birth": pd.Timestamp("1950-01-01"),
+                    "postcode": "M1 1AE",
+                    "sex": "F",
+                }
+            ],
+        ),
+    ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 2
     assert result.review["rule"].tolist() == ["identifier_contradicted"]
 
 
 def test_a_shared_pnc_id_links_despite_a_different_name(trained):
-    frames = [people("police", [{"pnc_id": pnc(7)}]), people("prison", [{"pnc_id": pnc(7), "forenames": "NEIL", "surname": "WALKER"}])]
+    frames = [
+        people("police", [{"pnc_id": pnc(7)}]),
+        people("prison", [{"pnc_id": pnc(7), "forenames": "NEIL", "surname": "WALKER"}]),
+    ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 1
     assert "identifier:pnc_id" in set(result.clusters["linked_by"])
 
 
 def test_review_band_explains_each_comparison_in_words(trained):
-    frames = [people("police", [{"postcode": None}]),
-              people("probation", [{"date_of_birth": pd.Timestamp("1995-09-12"), "postcode": None, "sex": "U"}])]
+    frames = [
+        people("police", [{"postcode": None}]),
+        people("probation", [{"date_of_birth": pd.Timestamp("1995-09-12"), "postcode": None, "sex": "U"}]),
+    ]
     linked = match(frames, SETTINGS, model=trained)
     probability = linked.pairs["match_probability"].iloc[0]
     assert 0.5 < probability < 0.999999
@@ -300,7 +377,9 @@ def test_results_do_not_depend_on_row_order(two_nights):
     shuffled = [f.sample(frac=1.0, random_state=1) for f in reversed(frames)]
     first = match(frames, SETTINGS).clusters.sort_values(["feed", "source_key"]).reset_index(drop=True)
     again = match(shuffled, SETTINGS).clusters.sort_values(["feed", "source_key"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(first[["feed", "source_key", "person_id"]], again[["feed", "source_key", "person_id"]])
+    pd.testing.assert_frame_equal(
+        first[["feed", "source_key", "person_id"]], again[["feed", "source_key", "person_id"]]
+    )
 
 
 # --- nights: stable ids, events, incremental --------------------------------------------------
@@ -320,7 +399,9 @@ def test_person_ids_are_stable_across_nights_and_incremental_equals_full(two_nig
     pd.testing.assert_frame_equal(incremental.clusters[columns], full.clusters[columns])
 
     # records that were there both nights, in persons whose records did not change, keep their id
-    both = previous.merge(incremental.clusters[["feed", "source_key", "person_id"]], on=["feed", "source_key"], suffixes=("_1", "_2"))
+    both = previous.merge(
+        incremental.clusters[["feed", "source_key", "person_id"]], on=["feed", "source_key"], suffixes=("_1", "_2")
+    )
     kept = (both["person_id_1"] == both["person_id_2"]).mean()
     assert kept > 0.995
 
@@ -333,21 +414,25 @@ def test_a_merge_and_a_split_are_recorded_as_events(two_nights, trained):
     pair = previous[previous["person_id"].isin(sizes[sizes >= 2].index[:1])].head(2)  # split this person
     singles = previous[previous["person_id"].isin(sizes[sizes == 1].index[:2])]  # merge these two
     (a, b), (c, d) = pair[["feed", "source_key"]].to_numpy(), singles[["feed", "source_key"]].to_numpy()
-    decisions = pd.DataFrame([
-        {"kind": "do_not_link", "feed_a": a[0], "source_key_a": a[1], "feed_b": b[0], "source_key_b": b[1]},
-        {"kind": "link", "feed_a": c[0], "source_key_a": c[1], "feed_b": d[0], "source_key_b": d[1]},
-    ])
+    decisions = pd.DataFrame(
+        [
+            {"kind": "do_not_link", "feed_a": a[0], "source_key_a": a[1], "feed_b": b[0], "source_key_b": b[1]},
+            {"kind": "link", "feed_a": c[0], "source_key_a": c[1], "feed_b": d[0], "source_key_b": d[1]},
+        ]
+    )
     second = match(night1, SETTINGS, model=trained, previous_links=previous, decisions=decisions)
     events = second.events
     merged = events[events["kind"] == "merged"]
     split = events[events["kind"] == "split"]
     assert len(merged) == 1 and sorted(merged["old_person_ids"].iloc[0]) == sorted(singles["person_id"])
     assert len(split) == 1 and split["old_person_ids"].iloc[0] == [pair["person_id"].iloc[0]]
-    assert int(split["new_person_id"].iloc[0][1:]) > int(previous["person_id"].str[1:].astype(int).max())  # a new id, never reused
+    assert int(split["new_person_id"].iloc[0][1:]) > int(
+        previous["person_id"].str[1:].astype(int).max()
+    )  # a new id, never reused
 
 
 def _pairwise_f1(clusters, truth):
-    from matching.evaluate import evaluate
+    from nominal.matching.evaluate import evaluate
 
     return evaluate(clusters, truth)["pairwise"]["f1"]
 
@@ -357,20 +442,37 @@ def _pairwise_f1(clusters, truth):
 
 def test_matching_reads_previous_ids_and_decisions_from_the_store(store_engine, tmp_path, trained):
     """Previous person ids and officers' decisions come from the store (SQLite and PostgreSQL alike)."""
-    from store.db import session_scope
-    from store.models import Decision, Person, PersonLink
-    from flows.match import match_records
+    from nominal.flows.match import match_records
+    from nominal.store.db import session_scope
+    from nominal.store.models import Decision, Person, PersonLink
 
-    frames = [people("police", [{}]), people("probation", [{}]), people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "noms_number": None}])]
+    frames = [
+        people("police", [{}]),
+        people("probation", [{}]),
+        people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "noms_number": None}]),
+    ]
     with session_scope(store_engine) as session:
-        session.add_all([Person(person_id=p, first_seen_run_id=1, last_seen_run_id=1) for p in ("P000000041", "P000000077")])
+        session.add_all(
+            [Person(person_id=p, first_seen_run_id=1, last_seen_run_id=1) for p in ("P000000041", "P000000077")]
+        )
         session.flush()
-        session.add_all([
-            PersonLink(feed="police", source_key="K1", person_id="P000000041", linked_by="single", run_id=1),
-            PersonLink(feed="prison", source_key="K1", person_id="P000000077", linked_by="single", run_id=1),
-        ])
-        session.add(Decision(kind="do_not_link", feed_a="police", source_key_a="K1", feed_b="probation", source_key_b="K1",
-                             reason="twins, confirmed by the custody photograph", decided_by="officer.one"))
+        session.add_all(
+            [
+                PersonLink(feed="police", source_key="K1", person_id="P000000041", linked_by="single", run_id=1),
+                PersonLink(feed="prison", source_key="K1", person_id="P000000077", linked_by="single", run_id=1),
+            ]
+        )
+        session.add(
+            Decision(
+                kind="do_not_link",
+                feed_a="police",
+                source_key_a="K1",
+                feed_b="probation",
+                source_key_b="K1",
+                reason="twins, confirmed by the custody photograph",
+                decided_by="officer.one",
+            )
+        )
     config = load_config(SHIPPED_CONFIG)
     trained.save(tmp_path / "model.json")  # reused, as a night would reuse last night's
     (tmp_path / "state.json").unlink(missing_ok=True)
@@ -398,12 +500,24 @@ def test_match_and_evaluate_commands(tmp_path):
     clusters = pd.read_csv(tmp_path / "m1" / "clusters.csv", dtype=str)
     assert list(clusters.columns[:3]) == ["feed", "source_key", "person_id"]
     pairs = pd.read_parquet(tmp_path / "m1" / "pairs.parquet")
-    assert {"feed_a", "source_key_a", "feed_b", "source_key_b", "match_probability", "surname_level", "surname_weight"} <= set(pairs.columns)
+    assert {
+        "feed_a",
+        "source_key_a",
+        "feed_b",
+        "source_key_b",
+        "match_probability",
+        "surname_level",
+        "surname_weight",
+    } <= set(pairs.columns)
 
-    second = runner.invoke(app, ["match", "--as-of", (NIGHT + dt.timedelta(days=1)).isoformat(), "--out", str(tmp_path / "m2"), *common])
+    second = runner.invoke(
+        app, ["match", "--as-of", (NIGHT + dt.timedelta(days=1)).isoformat(), "--out", str(tmp_path / "m2"), *common]
+    )
     assert second.exit_code == 0 and "incremental" in " ".join(second.output.split())
     truth = tmp_path / "feeds" / "truth" / (NIGHT + dt.timedelta(days=1)).isoformat() / "records.csv"
-    scored = runner.invoke(app, ["evaluate", "--truth", str(truth), "--out", str(tmp_path / "m2"), "--thresholds", "0.5,0.95"])
+    scored = runner.invoke(
+        app, ["evaluate", "--truth", str(truth), "--out", str(tmp_path / "m2"), "--thresholds", "0.5,0.95"]
+    )
     assert scored.exit_code == 0, scored.output
     evaluation = __import__("json").loads((tmp_path / "m2" / "evaluation.json").read_text())
     assert evaluation["pairwise"]["f1"] > 0.97 and [t["threshold"] for t in evaluation["thresholds"]] == [0.5, 0.95]
@@ -412,9 +526,18 @@ def test_match_and_evaluate_commands(tmp_path):
 
 def test_an_identifier_keyed_from_another_person_does_not_split_its_record_off(trained):
     """The prison record carries Quinn's PNC ID by mistake: it stays with Foster, flagged, not split off."""
-    quinn = {"forenames": "ZACHARY", "surname": "QUINN", "date_of_birth": pd.Timestamp("1950-01-01"), "postcode": "M1 1AE",
-             "pnc_id": pnc(99), "noms_number": None}
-    frames = [people("police", [{"pnc_id": pnc(11)}, quinn]), people("prison", [{"pnc_id": pnc(99), "forenames": "NEIL", "noms_number": None}])]
+    quinn = {
+        "forenames": "ZACHARY",
+        "surname": "QUINN",
+        "date_of_birth": pd.Timestamp("1950-01-01"),
+        "postcode": "M1 1AE",
+        "pnc_id": pnc(99),
+        "noms_number": None,
+    }
+    frames = [
+        people("police", [{"pnc_id": pnc(11)}, quinn]),
+        people("prison", [{"pnc_id": pnc(99), "forenames": "NEIL", "noms_number": None}]),
+    ]
     result = match(frames, SETTINGS, model=trained)
     ids = by_key(result)
     assert ids["police:K1"] == ids["prison:K1"] != ids["police:K2"]
@@ -428,10 +551,11 @@ def test_settings_can_compare_any_carried_through_field(tmp_path):
     """A user's settings add exact and fuzzy comparisons (with term frequencies) on extra fields."""
     import textwrap
 
-    from matching.settings import load_settings as load
+    from nominal.matching.settings import load_settings as load
 
     path = tmp_path / "settings.yaml"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         link_type: link_only
         blocking:
           - {name: dob, keys: [dob]}
@@ -441,17 +565,20 @@ def test_settings_can_compare_any_carried_through_field(tmp_path):
           - {name: force, kind: exact, column: force_code, term_frequency: true}
           - {name: address, kind: fuzzy, column: address, thresholds: [0.9, 0.7]}
           - {name: area, kind: fuzzy, column: force_code, metric: levenshtein, thresholds: [1]}
-    """))
+    """)
+    )
     settings = load(path)
-    frames = [canonical_frame("police", [{"force_code": "33", "address": "90 Queens Road, Bradford"}]),
-              canonical_frame("probation", [{"address": "90 Queens Rd, Bradford"}], extras=False).assign(force_code="34")]
-    from matching.pipeline import extra_columns
+    frames = [
+        canonical_frame("police", [{"force_code": "33", "address": "90 Queens Road, Bradford"}]),
+        canonical_frame("probation", [{"address": "90 Queens Rd, Bradford"}], extras=False).assign(force_code="34"),
+    ]
+    from nominal.matching.pipeline import extra_columns
 
     assert extra_columns(settings) == ("surname", "force_code", "address")
     records = prepare(frames, extra_columns=extra_columns(settings))
     gamma = compare(records, settings, np.array([0]), np.array([1]))
     labels = {c.name: level_labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
     assert labels == {"surname": "exact", "force": "else", "address": "jaro-winkler ≥ 0.9", "area": "edit distance ≤ 1"}
-    from matching.blocking import candidate_pairs
+    from nominal.matching.blocking import candidate_pairs
 
     assert len(candidate_pairs(records, settings)) == 1  # dob rule; the force rule finds no pair across feeds

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.store.db import StoreUnavailable, ensure_schema
+from nominal.store.models import Delivery, ExceptionRecord, Person, PersonLink, Run
 from nominal.synthetic import generate
-from store.db import StoreUnavailable, ensure_schema
-from store.models import Delivery, ExceptionRecord, Person, PersonLink, Run
 
 NIGHT = dt.date(2026, 11, 23)
 NEXT = NIGHT + dt.timedelta(days=1)
@@ -52,7 +52,7 @@ def workspace(tmp_path, feeds, prefect_harness):
 
 
 def sync(config, night, landing, url, **options):
-    from flows.nightly import run_night_in_flow
+    from nominal.flows.nightly import run_night_in_flow
 
     return run_night_in_flow(config, night, landing=landing, db_url=url, **options)
 
@@ -61,7 +61,9 @@ def counts(url):
     engine = ensure_schema(url)
     with engine.connect() as c:
         persons = dict(c.execute(select(Person.person_id, Person.content_hash)).all())
-        links = {(f, k): p for f, k, p in c.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))}
+        links = {
+            (f, k): p for f, k, p in c.execute(select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))
+        }
         exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
         runs = [(r.as_of, r.status) for r in c.execute(select(Run.as_of, Run.status).order_by(Run.id))]
     return persons, links, exceptions, runs
@@ -90,7 +92,7 @@ def test_two_nights_publish_and_a_rerun_changes_nothing(workspace, store_url):
 
 
 def test_a_missing_feed_stops_the_night_before_publish_and_records_why(workspace, store_url):
-    from flows.nightly import GateFailed
+    from nominal.flows.nightly import GateFailed
 
     config, landing = workspace
     sync(config, NIGHT, landing, store_url)
@@ -105,14 +107,18 @@ def test_a_missing_feed_stops_the_night_before_publish_and_records_why(workspace
     with engine.connect() as c:
         message = c.scalar(select(Run.message).order_by(Run.id.desc()).limit(1))
         assert "police" in message and "nothing published" in message
-        feed_exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord).where(ExceptionRecord.kind == "feed", ExceptionRecord.status == "open"))
+        feed_exceptions = c.scalar(
+            select(func.count())
+            .select_from(ExceptionRecord)
+            .where(ExceptionRecord.kind == "feed", ExceptionRecord.status == "open")
+        )
         assert feed_exceptions == 1
         refused = c.scalar(select(Delivery.status).where(Delivery.feed == "police", Delivery.as_of == NEXT))
         assert refused == "rejected"
 
 
 def test_a_feed_whose_rows_halved_fails_its_gate(workspace, tmp_path):
-    from flows.nightly import GateFailed
+    from nominal.flows.nightly import GateFailed
 
     config, landing = workspace
     url = f"sqlite:///{tmp_path / 'halved.db'}"
@@ -142,8 +148,8 @@ def _halve_delivery(folder: Path) -> None:
 
 
 def test_a_truncated_delivery_is_not_retried_and_an_unreachable_source_is(workspace, tmp_path, monkeypatch):
-    from flows import nightly
     from nominal.errors import SourceUnavailable
+    from nominal.flows import nightly
 
     config, landing = workspace
     calls: dict[str, int] = {}
@@ -186,7 +192,7 @@ def test_reports_that_cannot_be_written_stop_the_night_before_publish(workspace,
 def test_the_same_night_twice_at_once_the_second_refuses(workspace, tmp_path):
     import subprocess
 
-    from store import writes
+    from nominal.store import writes
 
     config, landing = workspace
     url = f"sqlite:///{tmp_path / 'lock.db'}"
@@ -221,14 +227,20 @@ def test_cli_sync_and_status(workspace, tmp_path):
     config, landing = workspace
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
-    result = runner.invoke(app, ["sync", "--as-of", NIGHT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url])
+    result = runner.invoke(
+        app,
+        ["sync", "--as-of", NIGHT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url],
+    )
     assert result.exit_code == 0, result.output
     output = result.output.replace("\n", "")  # the console wraps long lines
     assert "succeeded" in output and "summary.html" in output
     status = runner.invoke(app, ["status", "--config", str(config.source), "--db", url, "--json"])
     assert status.exit_code == 0 and '"status": "succeeded"' in status.output
     shutil.rmtree(landing / "prison" / NEXT.isoformat())
-    failed = runner.invoke(app, ["sync", "--as-of", NEXT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url])
+    failed = runner.invoke(
+        app,
+        ["sync", "--as-of", NEXT.isoformat(), "--config", str(config.source), "--landing", str(landing), "--db", url],
+    )
     assert failed.exit_code == 1 and "gate failed" in failed.output.replace("\n", "")
 
 
@@ -251,7 +263,7 @@ def test_demo_runs_three_nights_through_the_flow(tmp_path, monkeypatch, prefect_
 def test_a_disk_that_fills_while_reports_are_written_publishes_nothing(workspace, tmp_path, monkeypatch):
     import errno
 
-    import publish.reports as reports
+    import nominal.publish.reports as reports
 
     config, landing = workspace
     url = f"sqlite:///{tmp_path / 'full.db'}"

@@ -12,20 +12,20 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from nominal import canonical
-from publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
-from publish.findings import FINDING_COLUMNS
-from publish.golden import accepted_fields, golden_records, source_of, with_persons
-from publish.publication import StoreNow, prepare
-from publish.reports import (
+from nominal.publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
+from nominal.publish.findings import FINDING_COLUMNS
+from nominal.publish.golden import accepted_fields, golden_records, source_of, with_persons
+from nominal.publish.publication import StoreNow, prepare
+from nominal.publish.reports import (
     PendingReports,
     neutralise,
     report_frame,
     stage_reports,
     staging_folder,
 )
-from publish.rules import load_rules
-from store import writes
-from store.models import ExceptionRecord, Person, PersonLink, Run
+from nominal.publish.rules import load_rules
+from nominal.store import writes
+from nominal.store.models import ExceptionRecord, Person, PersonLink, Run
 
 AS_OF = dt.date(2026, 11, 23)
 RULES = load_rules()
@@ -38,18 +38,34 @@ def records(*rows: dict) -> pd.DataFrame:
     for column in canonical.COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
-    extras = {"booking_status": "str", "release_date": "datetime64[ms]", "custody_status": "str", "nominal_type": "str",
-              "notification_due": "datetime64[ms]", "registration_start": "datetime64[ms]", "last_notified": "datetime64[ms]"}
+    extras = {
+        "booking_status": "str",
+        "release_date": "datetime64[ms]",
+        "custody_status": "str",
+        "nominal_type": "str",
+        "notification_due": "datetime64[ms]",
+        "registration_start": "datetime64[ms]",
+        "last_notified": "datetime64[ms]",
+    }
     for column, dtype in extras.items():
-        frame[column] = frame[column].astype(dtype) if column in frame else pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        frame[column] = (
+            frame[column].astype(dtype) if column in frame else pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        )
     return canonical.conform(frame)
 
 
 def clusters_for(frame: pd.DataFrame, persons: list[str], status: str = "active") -> pd.DataFrame:
-    return pd.DataFrame({
-        "feed": frame["feed"], "source_key": frame["source_key"], "person_id": persons, "linked_by": "model",
-        "match_probability": 0.99, "status": status, "status_reason": None,
-    })
+    return pd.DataFrame(
+        {
+            "feed": frame["feed"],
+            "source_key": frame["source_key"],
+            "person_id": persons,
+            "linked_by": "model",
+            "match_probability": 0.99,
+            "status": status,
+            "status_reason": None,
+        }
+    )
 
 
 def day(text: str) -> pd.Timestamp:
@@ -61,14 +77,43 @@ def day(text: str) -> pd.Timestamp:
 
 def three_agencies() -> pd.DataFrame:
     return records(
-        {"feed": "police", "source_key": "N1", "surname": "SMITH", "forenames": "JOHN", "date_of_birth": day("1980-01-02"),
-         "pnc_id": "2001/0000001Z", "address": "1 OLD ROAD", "postcode": "LS1 1AA", "record_updated_at": day("2026-01-01"),
-         "mappa_category": 1, "nominal_type": "RSO", "notification_due": day("2027-01-01")},
-        {"feed": "probation", "source_key": "X1", "surname": "SMITH", "forenames": "JON", "date_of_birth": day("1980-01-02"),
-         "address": "2 NEW STREET", "postcode": "LS2 2BB", "record_updated_at": day("2026-11-01"), "mappa_category": 2,
-         "custody_status": "RELEASED_ON_LICENCE"},
-        {"feed": "prison", "source_key": "B1", "surname": "SMYTH", "forenames": "JOHN", "date_of_birth": day("1980-02-01"),
-         "noms_number": "A1234BC", "record_updated_at": day("2026-06-01"), "booking_status": "ACTIVE_IN", "release_date": day("2026-11-01")},
+        {
+            "feed": "police",
+            "source_key": "N1",
+            "surname": "SMITH",
+            "forenames": "JOHN",
+            "date_of_birth": day("1980-01-02"),
+            "pnc_id": "2001/0000001Z",
+            "address": "1 OLD ROAD",
+            "postcode": "LS1 1AA",
+            "record_updated_at": day("2026-01-01"),
+            "mappa_category": 1,
+            "nominal_type": "RSO",
+            "notification_due": day("2027-01-01"),
+        },
+        {
+            "feed": "probation",
+            "source_key": "X1",
+            "surname": "SMITH",
+            "forenames": "JON",
+            "date_of_birth": day("1980-01-02"),
+            "address": "2 NEW STREET",
+            "postcode": "LS2 2BB",
+            "record_updated_at": day("2026-11-01"),
+            "mappa_category": 2,
+            "custody_status": "RELEASED_ON_LICENCE",
+        },
+        {
+            "feed": "prison",
+            "source_key": "B1",
+            "surname": "SMYTH",
+            "forenames": "JOHN",
+            "date_of_birth": day("1980-02-01"),
+            "noms_number": "A1234BC",
+            "record_updated_at": day("2026-06-01"),
+            "booking_status": "ACTIVE_IN",
+            "release_date": day("2026-11-01"),
+        },
     )
 
 
@@ -100,7 +145,13 @@ def test_survivorship_takes_each_field_by_its_rule_and_keeps_lineage():
 
 def test_a_valid_identifier_beats_an_invalid_one_and_ties_do_not_depend_on_row_order():
     frame = records(
-        {"feed": "police", "source_key": "N1", "pnc_id": pd.NA, "pnc_id_raw": "2001/0000001X", "record_updated_at": day("2026-11-01")},
+        {
+            "feed": "police",
+            "source_key": "N1",
+            "pnc_id": pd.NA,
+            "pnc_id_raw": "2001/0000001X",
+            "record_updated_at": day("2026-11-01"),
+        },
         {"feed": "prison", "source_key": "B1", "pnc_id": "2001/0000001Z", "record_updated_at": day("2020-01-01")},
     )
     _, golden, _ = golden_of(frame, ["P1", "P1"])
@@ -112,14 +163,26 @@ def test_a_valid_identifier_beats_an_invalid_one_and_ties_do_not_depend_on_row_o
 # --- conflicts and discrepancies ----------------------------------------------------------------
 
 
-def prepared(frame: pd.DataFrame, persons: list[str], store_now: StoreNow | None = None, run_id: int = 1, validation=None):
+def prepared(
+    frame: pd.DataFrame, persons: list[str], store_now: StoreNow | None = None, run_id: int = 1, validation=None
+):
     clusters = clusters_for(frame, persons)
-    return prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), validation, store_now or empty_store(), RULES,
-                   run_id=run_id, as_of=AS_OF, scope_feeds=set(frame["feed"]))
+    return prepare(
+        frame,
+        clusters,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["kind"]),
+        validation,
+        store_now or empty_store(),
+        RULES,
+        run_id=run_id,
+        as_of=AS_OF,
+        scope_feeds=set(frame["feed"]),
+    )
 
 
 def empty_store() -> StoreNow:
-    from store.queries import EXCEPTION_MERGE_COLUMNS
+    from nominal.store.queries import EXCEPTION_MERGE_COLUMNS
 
     return StoreNow(
         persons=pd.DataFrame(columns=["person_id", "status", "content_hash"]),
@@ -149,9 +212,27 @@ def test_conflicts_and_cross_agency_discrepancies_are_found_on_the_right_records
 
 def test_rules_that_need_a_missing_record_or_a_passed_date():
     frame = records(
-        {"feed": "police", "source_key": "N2", "surname": "JONES", "nominal_type": "RSO", "notification_due": day("2026-11-01")},
-        {"feed": "probation", "source_key": "X3", "surname": "BROWN", "custody_status": "RELEASED_ON_LICENCE", "mappa_category": 1},
-        {"feed": "probation", "source_key": "X4", "surname": "GREEN", "custody_status": "RELEASED_ON_LICENCE", "mappa_category": 3},
+        {
+            "feed": "police",
+            "source_key": "N2",
+            "surname": "JONES",
+            "nominal_type": "RSO",
+            "notification_due": day("2026-11-01"),
+        },
+        {
+            "feed": "probation",
+            "source_key": "X3",
+            "surname": "BROWN",
+            "custody_status": "RELEASED_ON_LICENCE",
+            "mappa_category": 1,
+        },
+        {
+            "feed": "probation",
+            "source_key": "X4",
+            "surname": "GREEN",
+            "custody_status": "RELEASED_ON_LICENCE",
+            "mappa_category": 3,
+        },
     )
     found = rules_found(prepared(frame, ["P2", "P3", "P4"]))
     assert ("notification_overdue", "police", "N2") in found
@@ -164,15 +245,25 @@ def test_a_rule_switched_off_in_the_rules_file_finds_nothing(tmp_path):
     text = (RULES_PATH := tmp_path / "rules.yaml")
     import yaml
 
-    from publish.rules import SHIPPED_RULES
+    from nominal.publish.rules import SHIPPED_RULES
 
     data = yaml.safe_load(SHIPPED_RULES.read_text())
     data["discrepancies"]["in_custody_but_released"]["enabled"] = False
     text.write_text(yaml.safe_dump(data))
     rules = load_rules(RULES_PATH)
     clusters = clusters_for(three_agencies(), ["P1"] * 3)
-    night = prepare(three_agencies(), clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, empty_store(), rules,
-                    run_id=1, as_of=AS_OF, scope_feeds={"police"})
+    night = prepare(
+        three_agencies(),
+        clusters,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["kind"]),
+        None,
+        empty_store(),
+        rules,
+        run_id=1,
+        as_of=AS_OF,
+        scope_feeds={"police"},
+    )
     assert "in_custody_but_released" not in set(night.exceptions_tonight["rule"])
 
 
@@ -189,8 +280,21 @@ def test_an_unknown_rule_in_the_rules_file_is_named(tmp_path):
 
 
 def finding(source_key: str, data: str, rule: str = "valid_pnc_id", feed: str = "police") -> dict:
-    return {"kind": "validation", "rule": rule, "severity": "error", "priority": "normal", "feed": feed, "source_key": source_key,
-            "row": 1, "person_id": "P1", "field": "pnc_id", "other_feed": None, "other_source_key": None, "detail": "bad", "data": data}
+    return {
+        "kind": "validation",
+        "rule": rule,
+        "severity": "error",
+        "priority": "normal",
+        "feed": feed,
+        "source_key": source_key,
+        "row": 1,
+        "person_id": "P1",
+        "field": "pnc_id",
+        "other_feed": None,
+        "other_source_key": None,
+        "detail": "bad",
+        "data": data,
+    }
 
 
 def night_of(*found: dict) -> pd.DataFrame:
@@ -201,13 +305,25 @@ def night_of(*found: dict) -> pd.DataFrame:
 
 def test_exceptions_are_one_row_across_nights_closed_when_gone_and_dismissals_stick_while_data_is_unchanged():
     t1, t2, t3 = (dt.datetime(2026, 11, d, 2, tzinfo=dt.UTC) for d in (23, 24, 25))
-    first = merge_exceptions(night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c1")), empty_store().exceptions, 1, t1, {"police"})
+    first = merge_exceptions(
+        night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c1")),
+        empty_store().exceptions,
+        1,
+        t1,
+        {"police"},
+    )
     assert list(first["status"]) == ["open"] * 3
     store = first.copy()
     store.loc[store["source_key"] == "B", "status"] = "dismissed"
     store.loc[store["source_key"] == "C", "status"] = "dismissed"
     # night 2: A again, B again with the same data, C with changed data, D new; nothing else
-    second = merge_exceptions(night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c2"), finding("D", "d1")), store, 2, t2, {"police"})
+    second = merge_exceptions(
+        night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c2"), finding("D", "d1")),
+        store,
+        2,
+        t2,
+        {"police"},
+    )
     by_key = second.set_index("source_key")
     assert len(second) == 4 and by_key.loc["A", "first_seen_run_id"] == 1 and by_key.loc["A", "last_seen_run_id"] == 2
     assert by_key.loc["B", "status"] == "dismissed"
@@ -238,7 +354,7 @@ def test_an_officers_dismiss_decision_holds_for_the_data_it_was_made_on():
 
 
 def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
-    assert neutralise("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert neutralise('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert [neutralise(v) for v in ("+1", "-1", "@SUM(A1)", "plain", 5)] == ["'+1", "'-1", "'@SUM(A1)", "plain", 5]
     t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     hostile = finding("X1234567", "x", rule="surname_letters") | {"detail": "=cmd|' /C calc'!A0"}
@@ -275,11 +391,24 @@ def test_large_nights_workbooks_are_written_by_worker_processes_and_their_errors
 # --- the store: one transaction, only what changed ----------------------------------------------
 
 
-def publish(engine, frame: pd.DataFrame, persons: list[str], as_of: dt.date = AS_OF, *, full: bool = False, rules=RULES):
+def publish(
+    engine, frame: pd.DataFrame, persons: list[str], as_of: dt.date = AS_OF, *, full: bool = False, rules=RULES
+):
     run_id = writes.start_run(engine, "sync", as_of, sorted(set(frame["feed"])))
     clusters = clusters_for(frame, persons)
-    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), rules,
-                    run_id=run_id, as_of=as_of, scope_feeds=set(frame["feed"]), full=full)
+    night = prepare(
+        frame,
+        clusters,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["kind"]),
+        None,
+        StoreNow.read(engine),
+        rules,
+        run_id=run_id,
+        as_of=as_of,
+        scope_feeds=set(frame["feed"]),
+        full=full,
+    )
     writes.publish_night(engine, run_id, night.publication, {"publish": night.counts})  # as the flow nests them
     return run_id, night
 
@@ -289,7 +418,9 @@ def test_publish_writes_persons_links_and_exceptions_and_a_rerun_writes_nothing_
     run_id, night = publish(store_engine, frame, ["P000000001"] * 3)
     with store_engine.connect() as c:
         person = c.execute(select(Person)).one()
-        assert person.surname == "SMITH" and person.custody_status == "IN_CUSTODY" and person.first_seen_run_id == run_id
+        assert (
+            person.surname == "SMITH" and person.custody_status == "IN_CUSTODY" and person.first_seen_run_id == run_id
+        )
         assert person.date_of_birth == dt.date(1980, 1, 2) and source_of(person.lineage, "address")[0] == "probation"
         assert c.scalar(select(func.count()).select_from(PersonLink)) == 3
         exceptions = c.scalar(select(func.count()).select_from(ExceptionRecord))
@@ -308,7 +439,11 @@ def test_a_person_whose_records_are_gone_is_retired_and_a_changed_one_rewritten(
     moved = frame.iloc[:1].copy()
     moved["address"] = "9 ELSEWHERE"
     _, night = publish(store_engine, moved, ["P000000001"], AS_OF + dt.timedelta(days=1))
-    assert night.counts["persons_written"] == 1 and night.counts["persons_retired"] == 1 and night.counts["links_removed"] == 2
+    assert (
+        night.counts["persons_written"] == 1
+        and night.counts["persons_retired"] == 1
+        and night.counts["links_removed"] == 2
+    )
     with store_engine.connect() as c:
         statuses = dict(c.execute(select(Person.person_id, Person.status)).all())
         assert statuses == {"P000000001": "active", "P000000002": "retired"}
@@ -319,16 +454,36 @@ def test_a_person_whose_records_are_gone_is_retired_and_a_changed_one_rewritten(
 def store_contents(engine) -> tuple:
     """Everything a reader sees of persons and exceptions, minus when and by which run it was written."""
     with engine.connect() as c:
-        persons = c.execute(select(Person.person_id, Person.status, Person.surname, Person.date_of_birth, Person.address,
-                                   Person.content_hash).order_by(Person.person_id)).all()
-        exceptions = c.execute(select(ExceptionRecord.fingerprint, ExceptionRecord.status, ExceptionRecord.row, ExceptionRecord.detail,
-                                      ExceptionRecord.data_hash).order_by(ExceptionRecord.fingerprint)).all()
+        persons = c.execute(
+            select(
+                Person.person_id,
+                Person.status,
+                Person.surname,
+                Person.date_of_birth,
+                Person.address,
+                Person.content_hash,
+            ).order_by(Person.person_id)
+        ).all()
+        exceptions = c.execute(
+            select(
+                ExceptionRecord.fingerprint,
+                ExceptionRecord.status,
+                ExceptionRecord.row,
+                ExceptionRecord.detail,
+                ExceptionRecord.data_hash,
+            ).order_by(ExceptionRecord.fingerprint)
+        ).all()
     return persons, exceptions
 
 
 def test_a_night_recomputes_only_the_persons_whose_records_changed_and_equals_a_full_night(store_engine):
-    frame = pd.concat([three_agencies(), records({"feed": "police", "source_key": "N2", "surname": "JONES", "date_of_birth": day("1990-03-03")})],
-                      ignore_index=True)
+    frame = pd.concat(
+        [
+            three_agencies(),
+            records({"feed": "police", "source_key": "N2", "surname": "JONES", "date_of_birth": day("1990-03-03")}),
+        ],
+        ignore_index=True,
+    )
     persons = ["P000000001"] * 3 + ["P000000002"]
     _, first = publish(store_engine, frame, persons)
     conflicts = first.exceptions_tonight[first.exceptions_tonight["kind"] == "conflict"]
@@ -340,9 +495,21 @@ def test_a_night_recomputes_only_the_persons_whose_records_changed_and_equals_a_
     assert night.counts["persons_recomputed"] == 1 and night.counts["persons_written"] == 1
     assert night.counts["exceptions"]["closed"] == 0 and night.counts["exceptions"]["new"] == 0
     with store_engine.connect() as c:
-        carried = c.execute(select(ExceptionRecord.status, ExceptionRecord.last_seen_run_id, ExceptionRecord.source_key, ExceptionRecord.row)
-                            .where(ExceptionRecord.kind == "conflict")).all()
-        rows_seen = dict(c.execute(select(ExceptionRecord.source_key, ExceptionRecord.row).where(ExceptionRecord.last_seen_run_id == run_id)).all())
+        carried = c.execute(
+            select(
+                ExceptionRecord.status,
+                ExceptionRecord.last_seen_run_id,
+                ExceptionRecord.source_key,
+                ExceptionRecord.row,
+            ).where(ExceptionRecord.kind == "conflict")
+        ).all()
+        rows_seen = dict(
+            c.execute(
+                select(ExceptionRecord.source_key, ExceptionRecord.row).where(
+                    ExceptionRecord.last_seen_run_id == run_id
+                )
+            ).all()
+        )
     assert {(status, seen) for status, seen, _, _ in carried} == {("open", run_id)}  # carried forward, still open
     row_tonight = dict(zip(tomorrow["source_key"], tomorrow["_row"]))
     assert all(row == row_tonight[key] for _, _, key, row in carried)  # at the record's row tonight
@@ -371,7 +538,9 @@ def test_changed_publish_rules_recompute_every_person(store_engine):
     frame = three_agencies()
     publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"])
     stricter = RULES.model_copy(update={"conflicts": RULES.conflicts.model_copy(update={"severity": "critical"})})
-    _, night = publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"], AS_OF + dt.timedelta(days=1), rules=stricter)
+    _, night = publish(
+        store_engine, frame, ["P000000001", "P000000002", "P000000003"], AS_OF + dt.timedelta(days=1), rules=stricter
+    )
     assert night.counts["persons_recomputed"] == 3
 
 
@@ -382,27 +551,42 @@ def test_an_accepted_value_is_published_settles_its_conflicts_and_lapses_when_th
     assert first.golden["date_of_birth"][0] == day("1980-01-02")  # two records of three
     dob_conflicts = first.exceptions_tonight[first.exceptions_tonight["rule"] == "date_of_birth_differs"]
     assert len(dob_conflicts) == 1
-    writes.record_decision(store_engine, "accept_value", feed="prison", source_key="B1", field="date_of_birth", value="1980-02-01",
-                           decided_by="officer1", reason="birth certificate seen")
+    writes.record_decision(
+        store_engine,
+        "accept_value",
+        feed="prison",
+        source_key="B1",
+        field="date_of_birth",
+        value="1980-02-01",
+        decided_by="officer1",
+        reason="birth certificate seen",
+    )
     _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
     assert night.golden["date_of_birth"][0] == day("1980-02-01")
     assert source_of(night.golden["lineage"][0], "date_of_birth")[:2] == ["prison", "B1"]
-    assert accepted_fields(night.golden["lineage"][0]) == ["date_of_birth"] and accepted_fields(first.golden["lineage"][0]) == []
+    assert (
+        accepted_fields(night.golden["lineage"][0]) == ["date_of_birth"]
+        and accepted_fields(first.golden["lineage"][0]) == []
+    )
     rows = night.exceptions_tonight.set_index("fingerprint")
     assert rows.loc[dob_conflicts["fingerprint"].iloc[0], "status"] == "resolved"  # the officer settled it
     assert not ((rows["rule"] == "date_of_birth_differs") & (rows["status"] == "open")).any()
     changed = frame.copy()
     changed.loc[2, "date_of_birth"] = day("1980-03-01")  # the prison now says something else again
     _, later = publish(store_engine, changed, persons, AS_OF + dt.timedelta(days=2))
-    assert later.golden["date_of_birth"][0] == day("1980-01-02") and accepted_fields(later.golden["lineage"][0]) == []  # the rules choose again
-    assert ((later.exceptions_tonight["rule"] == "date_of_birth_differs") & (later.exceptions_tonight["status"] == "open")).any()
+    assert (
+        later.golden["date_of_birth"][0] == day("1980-01-02") and accepted_fields(later.golden["lineage"][0]) == []
+    )  # the rules choose again
+    assert (
+        (later.exceptions_tonight["rule"] == "date_of_birth_differs") & (later.exceptions_tonight["status"] == "open")
+    ).any()
 
 
 def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(store_engine):
     from typer.testing import CliRunner
 
     from nominal.cli import app
-    from store.models import AuditLog, Decision
+    from nominal.store.models import AuditLog, Decision
 
     url = store_engine.url.render_as_string(hide_password=False)
     frame = three_agencies()
@@ -411,25 +595,107 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
     custody = first.exceptions_tonight[first.exceptions_tonight["rule"] == "in_custody_but_released"]
     reference = custody["fingerprint"].iloc[0][:12]  # as the reports show it
     cli = CliRunner()
-    decided = cli.invoke(app, ["decide", "accept-value", "--record", "prison:B1", "--field", "date_of_birth", "--value", "1980-02-01",
-                               "--reason", "birth certificate seen", "--by", "officer1", "--db", url])
+    decided = cli.invoke(
+        app,
+        [
+            "decide",
+            "accept-value",
+            "--record",
+            "prison:B1",
+            "--field",
+            "date_of_birth",
+            "--value",
+            "1980-02-01",
+            "--reason",
+            "birth certificate seen",
+            "--by",
+            "officer1",
+            "--db",
+            url,
+        ],
+    )
     assert decided.exit_code == 0, decided.output
-    dismissed = cli.invoke(app, ["decide", "dismiss", "--exception", reference, "--reason", "release confirmed by phone", "--by", "officer1", "--db", url])
+    dismissed = cli.invoke(
+        app,
+        [
+            "decide",
+            "dismiss",
+            "--exception",
+            reference,
+            "--reason",
+            "release confirmed by phone",
+            "--by",
+            "officer1",
+            "--db",
+            url,
+        ],
+    )
     assert dismissed.exit_code == 0, dismissed.output
-    assert cli.invoke(app, ["decide", "accept-value", "--record", "prison:B1", "--field", "shoe_size", "--reason", "r", "--by", "o", "--db", url]).exit_code == 2
-    assert cli.invoke(app, ["decide", "link", "--record", "prisonB1", "--other", "police:N1", "--reason", "r", "--by", "o", "--db", url]).exit_code == 2
+    assert (
+        cli.invoke(
+            app,
+            [
+                "decide",
+                "accept-value",
+                "--record",
+                "prison:B1",
+                "--field",
+                "shoe_size",
+                "--reason",
+                "r",
+                "--by",
+                "o",
+                "--db",
+                url,
+            ],
+        ).exit_code
+        == 2
+    )
+    assert (
+        cli.invoke(
+            app,
+            [
+                "decide",
+                "link",
+                "--record",
+                "prisonB1",
+                "--other",
+                "police:N1",
+                "--reason",
+                "r",
+                "--by",
+                "o",
+                "--db",
+                url,
+            ],
+        ).exit_code
+        == 2
+    )
     with store_engine.connect() as c:
-        assert c.scalar(select(ExceptionRecord.status).where(ExceptionRecord.fingerprint.startswith(reference))) == "dismissed"
+        assert (
+            c.scalar(select(ExceptionRecord.status).where(ExceptionRecord.fingerprint.startswith(reference)))
+            == "dismissed"
+        )
         assert c.scalar(select(func.count()).select_from(Decision)) == 2
         assert {a.action for a in c.execute(select(AuditLog.action))} == {"decide"}
     _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
     assert night.golden["date_of_birth"][0] == day("1980-02-01")
-    assert night.exceptions_tonight.set_index("fingerprint").loc[custody["fingerprint"].iloc[0], "status"] == "dismissed"
+    assert (
+        night.exceptions_tonight.set_index("fingerprint").loc[custody["fingerprint"].iloc[0], "status"] == "dismissed"
+    )
 
 
 def test_names_with_quotes_sql_html_and_formulas_are_stored_as_plain_data(store_engine):
     hostile = "O'BRIEN\"; DROP TABLE persons; -- <script>alert(1)</script> =1+1 \\N"
-    frame = records({"feed": "police", "source_key": "K'1\"\\", "surname": hostile, "forenames": "=SUM(A1)", "date_of_birth": day("1970-05-05")})
+    frame = records(
+        {
+            "feed": "police",
+            "source_key": "K'1\"\\",
+            "surname": hostile,
+            "forenames": "=SUM(A1)",
+            "date_of_birth": day("1970-05-05"),
+        }
+    )
     publish(store_engine, frame, ["P000000009"])
     with store_engine.connect() as c:
         person = c.execute(select(Person)).one()
@@ -438,7 +704,7 @@ def test_names_with_quotes_sql_html_and_formulas_are_stored_as_plain_data(store_
 
 
 def test_a_failure_during_publish_rolls_everything_back(store_engine, monkeypatch):
-    from store import bulk
+    from nominal.store import bulk
 
     frame = three_agencies()
     publish(store_engine, frame, ["P000000001"] * 3)
@@ -492,8 +758,18 @@ def test_a_key_repeated_within_a_delivery_publishes_its_last_row_once():
         {"feed": "police", "source_key": "N1", "surname": "LAST", "date_of_birth": day("1980-01-02")},
     )
     clusters = clusters_for(frame.iloc[1:], ["P1"])
-    night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, empty_store(), RULES,
-                    run_id=1, as_of=AS_OF, scope_feeds={"police"})
+    night = prepare(
+        frame,
+        clusters,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["kind"]),
+        None,
+        empty_store(),
+        RULES,
+        run_id=1,
+        as_of=AS_OF,
+        scope_feeds={"police"},
+    )
     assert list(night.golden["surname"]) == ["LAST"] and len(night.publication.links) == 1
 
 
@@ -501,7 +777,7 @@ def test_a_failed_first_night_leaves_tables_empty_with_their_indexes_and_keys(st
     from sqlalchemy import inspect
     from sqlalchemy.exc import OperationalError
 
-    from store import bulk
+    from nominal.store import bulk
 
     real_upsert = bulk.upsert
 

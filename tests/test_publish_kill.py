@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from store.db import dispose_engines, ensure_schema
-from store.models import Person, Run
+from nominal.store.db import dispose_engines, ensure_schema
+from nominal.store.models import Person, Run
 
 PEOPLE = 100_000
 
@@ -22,9 +22,9 @@ CHILD = r"""
 import datetime as dt, logging, sys
 import pandas as pd
 from nominal import canonical
-from publish.publication import StoreNow, prepare
-from publish.rules import load_rules
-from store import db, writes
+from nominal.publish.publication import StoreNow, prepare
+from nominal.publish.rules import load_rules
+from nominal.store import db, writes
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
 url, version, people = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -48,7 +48,12 @@ print("published", run_id, flush=True)
 
 
 def run_child(url: str, version: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, url, str(version), str(PEOPLE)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, str(version), str(PEOPLE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def surnames(url: str) -> dict[str, int]:
@@ -109,7 +114,11 @@ def test_a_database_connection_dropped_during_publish_rolls_back_and_a_rerun_suc
     assert second.poll() is None, "the publish finished before its connection could be dropped"
     admin = create_engine(pg_url)
     with admin.connect() as c:
-        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        c.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
     admin.dispose()
     _, err = second.communicate(timeout=120)
     assert second.returncode != 0 and ("terminat" in err or "closed" in err or "OperationalError" in err), err[-2000:]

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import re
 import shutil
-import textwrap
 
 import pandas as pd
 import pytest
@@ -15,9 +14,9 @@ from typer.testing import CliRunner
 
 from nominal.cli import app
 from nominal.config import SHIPPED_CONFIG, SHIPPED_SUITES
+from nominal.store.db import ensure_schema
+from nominal.store.models import QualityMetric, Run
 from nominal.synthetic import generate
-from store.db import ensure_schema
-from store.models import QualityMetric, Run
 
 runner = CliRunner()
 NIGHT = dt.date(2026, 11, 23)
@@ -40,7 +39,9 @@ def workspace(tmp_path, generated):
 
 
 def validate(config, out, night=NIGHT, *extra):
-    return runner.invoke(app, ["validate", "--as-of", night.isoformat(), "--out", str(out), "--config", str(config), *extra])
+    return runner.invoke(
+        app, ["validate", "--as-of", night.isoformat(), "--out", str(out), "--config", str(config), *extra]
+    )
 
 
 def test_validate_writes_exceptions_metrics_gates_and_data_docs(tmp_path, generated):
@@ -49,7 +50,18 @@ def test_validate_writes_exceptions_metrics_gates_and_data_docs(tmp_path, genera
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     exceptions = pd.read_parquet(out / "exceptions.parquet")
-    assert list(exceptions.columns) == ["run_id", "feed", "source_key", "row", "field", "rule", "severity", "priority", "kind", "detail"]
+    assert list(exceptions.columns) == [
+        "run_id",
+        "feed",
+        "source_key",
+        "row",
+        "field",
+        "rule",
+        "severity",
+        "priority",
+        "kind",
+        "detail",
+    ]
     assert set(exceptions["feed"]) == {"police", "probation", "prison"}
     metrics = pd.read_parquet(out / "quality_metrics.parquet")
     assert {"completeness_rate", "validity_rate", "rows_checked", "error_rate", "gate_passed"} <= set(metrics.columns)
@@ -73,12 +85,22 @@ def test_exceptions_match_the_errors_the_generator_injected(tmp_path, generated)
         return set(zip(frame[feed_col], frame["source_key"], frame["field"]))
 
     # identifiers mistyped (check letter) or malformed, as sent
-    for error, rules in (("id_check_letter", ("valid_pnc_id", "valid_cro_number")),
-                         ("id_bad_format", ("valid_pnc_id", "valid_cro_number", "valid_noms_number", "valid_crn", "valid_ni_number"))):
+    for error, rules in (
+        ("id_check_letter", ("valid_pnc_id", "valid_cro_number")),
+        ("id_bad_format", ("valid_pnc_id", "valid_cro_number", "valid_noms_number", "valid_crn", "valid_ni_number")),
+    ):
         expected = pairs(injected[injected["error"] == error])
-        got = pairs(exceptions[exceptions["rule"].isin(rules) & exceptions["detail"].str.contains("check letter" if error == "id_check_letter" else "bad format")])
+        got = pairs(
+            exceptions[
+                exceptions["rule"].isin(rules)
+                & exceptions["detail"].str.contains("check letter" if error == "id_check_letter" else "bad format")
+            ]
+        )
         assert expected and got == expected, (error, sorted(expected ^ got)[:5])
-    for error, rule in (("overdue_notification", "notification_overdue"), ("release_passed_active_in", "release_passed_active_in")):
+    for error, rule in (
+        ("overdue_notification", "notification_overdue"),
+        ("release_passed_active_in", "release_passed_active_in"),
+    ):
         expected = set(zip(*injected.loc[injected["error"] == error, ["feed", "source_key"]].T.values))
         got = set(zip(*exceptions.loc[exceptions["rule"] == rule, ["feed", "source_key"]].T.values))
         assert expected and got == expected, (error, sorted(expected ^ got)[:5])
@@ -112,7 +134,9 @@ def test_a_feed_whose_rows_fall_fails_its_gate_and_validate_exits_1(tmp_path, ge
     with engine.connect() as connection:
         runs = connection.execute(select(Run.status, Run.message).order_by(Run.id)).all()
         feed_metrics = connection.execute(
-            select(QualityMetric.feed, QualityMetric.gate_passed).where(QualityMetric.field.is_(None), QualityMetric.run_id == 3)
+            select(QualityMetric.feed, QualityMetric.gate_passed).where(
+                QualityMetric.field.is_(None), QualityMetric.run_id == 3
+            )
         ).all()
     assert [r.status for r in runs] == ["succeeded", "succeeded", "gate_failed"]
     assert "prison: critical rule row_count failed" in runs[-1].message
@@ -136,12 +160,14 @@ def test_usage_error_exits_2(tmp_path):
 def test_a_user_adds_a_rule_to_a_suite_file_without_code(tmp_path, generated):
     config = workspace(tmp_path, generated)
     suite = json.loads((SHIPPED_SUITES / "police.json").read_text())
-    suite["expectations"].append({
-        "type": "expect_column_values_to_be_in_set",
-        "kwargs": {"column": "force_code", "value_set": ["01", "02"]},
-        "description": "Only forces 01 and 02 are ours.",
-        "meta": {"rule": "our_forces", "severity": "warning", "message": "nominal owned by another force"},
-    })
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "force_code", "value_set": ["01", "02"]},
+            "description": "Only forces 01 and 02 are ours.",
+            "meta": {"rule": "our_forces", "severity": "warning", "message": "nominal owned by another force"},
+        }
+    )
     (tmp_path / "police.json").write_text(json.dumps(suite))
     config.write_text(config.read_text().replace("suite: police.json ", "suite: ./police.json "))
     assert "./police.json" in config.read_text()
@@ -156,14 +182,28 @@ def test_a_user_adds_a_rule_to_a_suite_file_without_code(tmp_path, generated):
 
 def test_a_broken_suite_file_is_refused_naming_the_entry(tmp_path, generated):
     config = workspace(tmp_path, generated)
-    (tmp_path / "police.json").write_text(json.dumps({"name": "police", "expectations": [
-        {"type": "expect_column_values_to_be_in_sett", "kwargs": {"column": "sex"}, "meta": {"rule": "x", "severity": "error", "message": "m"}}
-    ]}))
+    (tmp_path / "police.json").write_text(
+        json.dumps(
+            {
+                "name": "police",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_in_sett",
+                        "kwargs": {"column": "sex"},
+                        "meta": {"rule": "x", "severity": "error", "message": "m"},
+                    }
+                ],
+            }
+        )
+    )
     config.write_text(config.read_text().replace("suite: police.json ", "suite: ./police.json "))
     result = validate(config, tmp_path / "out")
     assert result.exit_code == 2
     output = " ".join(result.output.split())  # the console wraps long lines
-    assert "police.json: expectations[0] (expect_column_values_to_be_in_sett): expect_column_values_to_be_in_sett not found" in output
+    assert (
+        "police.json: expectations[0] (expect_column_values_to_be_in_sett): expect_column_values_to_be_in_sett not found"
+        in output
+    )
 
 
 def test_data_docs_open_offline_in_a_browser_and_list_every_feed(tmp_path, generated, browser):
@@ -171,7 +211,10 @@ def test_data_docs_open_offline_in_a_browser_and_list_every_feed(tmp_path, gener
     assert validate(config, tmp_path / "out").exit_code == 0
     page = browser.new_page()
     outside = []
-    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(("file://", "data:")) else None)
+    page.on(
+        "request",
+        lambda request: outside.append(request.url) if not request.url.startswith(("file://", "data:")) else None,
+    )
     page.goto((tmp_path / "out" / "data_docs" / "index.html").as_uri())
     rows = page.locator("tr[data-href^='validations/']")  # rows the page's bootstrap-table renders
     rows.first.wait_for()

@@ -7,7 +7,7 @@ The matching stage reads ``nicknames.csv`` through :func:`nicknames` too.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import pandas as pd
@@ -22,7 +22,7 @@ FILES = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> pd.DataFrame:
     with resources.files(__name__).joinpath(name).open("rb") as f:
         frame = pd.read_csv(f, dtype="str", keep_default_na=False)

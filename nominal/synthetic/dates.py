@@ -7,7 +7,7 @@ formatting a million dates one by one.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -59,13 +59,13 @@ def add_years(dates: np.ndarray, years: np.ndarray | int) -> np.ndarray:
     return make_dates(year, month, day)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _day_table(fmt: str) -> pa.Array:
     days = np.arange(_TABLE_START, _TABLE_END, dtype="M8[D]")
     return pc.strftime(pa.array(days.astype("M8[s]")), format=fmt)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _time_table() -> pa.Array:
     return pa.array([f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)])
 

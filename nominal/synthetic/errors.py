@@ -9,8 +9,8 @@ night to night until an update rewrites that field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -403,7 +403,9 @@ def release_passed_active_in(batch: Batch, rows: np.ndarray, rng) -> Injected:
 
 
 def in_custody_per_prison(batch: Batch) -> np.ndarray:
-    return (batch.custody_state[batch.persons] == ACTIVE_IN) & strs.equals(batch.records["custody_status"], "In Custody")
+    return (batch.custody_state[batch.persons] == ACTIVE_IN) & strs.equals(
+        batch.records["custody_status"], "In Custody"
+    )
 
 
 def custody_conflict(batch: Batch, rows: np.ndarray, rng) -> Injected:
@@ -421,7 +423,9 @@ def has_address(batch: Batch) -> np.ndarray:
 ERROR_KINDS: tuple[ErrorKind, ...] = (
     ErrorKind("alias_as_name", _all_feeds(lambda s: s.alias_as_name), has_alias, alias_as_name),
     ErrorKind("name_swap", _all_feeds(lambda s: s.name_swap), has_forename, name_swap),
-    ErrorKind("middle_first_swap", _only("probation", rate=lambda s: s.middle_first_swap), has_middle, middle_first_swap),
+    ErrorKind(
+        "middle_first_swap", _only("probation", rate=lambda s: s.middle_first_swap), has_middle, middle_first_swap
+    ),
     ErrorKind(
         "nickname",
         lambda s, feed: s.nickname_probation if feed == "probation" else s.nickname_other,
@@ -433,7 +437,12 @@ ERROR_KINDS: tuple[ErrorKind, ...] = (
     ErrorKind(
         "ocr_slip", lambda s, feed: s.ocr_slip_prison if feed == "prison" else s.ocr_slip_other, _everyone, ocr_slip
     ),
-    ErrorKind("forenames_in_surname", _only("police", rate=lambda s: s.forenames_in_surname), has_forename, forenames_in_surname),
+    ErrorKind(
+        "forenames_in_surname",
+        _only("police", rate=lambda s: s.forenames_in_surname),
+        has_forename,
+        forenames_in_surname,
+    ),
     ErrorKind("dob_transposed", _all_feeds(lambda s: s.dob_transposed), transposable, dob_transposed),
     ErrorKind("dob_digit", _all_feeds(lambda s: s.dob_digit), _everyone, dob_digit),
     ErrorKind("sex_differs", _all_feeds(lambda s: s.sex_differs), known_sex, sex_differs),
@@ -463,7 +472,10 @@ ERROR_KINDS: tuple[ErrorKind, ...] = (
     ErrorKind("stale_address", _only("police", "probation", rate=lambda s: s.stale_address), _everyone, stale_address),
     ErrorKind("mappa_differs", _only("probation", rate=lambda s: s.mappa_differs), known_to_police, mappa_differs),
     ErrorKind(
-        "overdue_notification", _only("police", rate=lambda s: s.overdue_notification), registered_sex_offender, overdue_notification
+        "overdue_notification",
+        _only("police", rate=lambda s: s.overdue_notification),
+        registered_sex_offender,
+        overdue_notification,
     ),
     ErrorKind(
         "release_passed_active_in",
@@ -471,7 +483,12 @@ ERROR_KINDS: tuple[ErrorKind, ...] = (
         active_in_received_earlier,
         release_passed_active_in,
     ),
-    ErrorKind("custody_conflict", _only("probation", rate=lambda s: s.custody_conflict), in_custody_per_prison, custody_conflict),
+    ErrorKind(
+        "custody_conflict",
+        _only("probation", rate=lambda s: s.custody_conflict),
+        in_custody_per_prison,
+        custody_conflict,
+    ),
     ErrorKind("trailing_space", _all_feeds(lambda s: s.trailing_space), _everyone, trailing_space),
     ErrorKind("embedded_newline", _only("police", rate=lambda s: s.embedded_newline), has_address, embedded_newline),
 )
@@ -541,6 +558,11 @@ def vary_formats(batch: Batch, rng: np.random.Generator) -> None:
         records["postcode"] = ids.postcode_variants(records["postcode"], rng, share=settings.postcode_variant)
     elif batch.feed == "probation":
         records["pnc"] = ids.pnc_variants(
-            records["pnc"], rng, short=1 - settings.probation_pnc_long_form, no_slash=0.0, lower=0.0, this_year=this_year
+            records["pnc"],
+            rng,
+            short=1 - settings.probation_pnc_long_form,
+            no_slash=0.0,
+            lower=0.0,
+            this_year=this_year,
         )
         records["ni"] = ids.ni_variants(records["ni"], rng, spaced=settings.ni_spaced)

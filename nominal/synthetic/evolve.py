@@ -151,7 +151,9 @@ def move(night: Night, feed: str, rows: np.ndarray, rng) -> None:
     world = night.world
     persons = np.unique(night.records(feed)["person"].to_numpy()[rows])
     people = world.people
-    new = nearby_address(rng, world.places, people["home_district"].to_numpy()[persons], world.settings.flat_address_share)
+    new = nearby_address(
+        rng, world.places, people["home_district"].to_numpy()[persons], world.settings.flat_address_share
+    )
     for part, values in new.items():
         home = people[f"home_{part}"].to_numpy().copy()
         prev = people[f"prev_{part}"].to_numpy().copy()
@@ -311,7 +313,11 @@ def add_for_known_people(night: Night, count: int, rng: np.random.Generator) -> 
 def _police_consistent(people: pd.DataFrame) -> np.ndarray:
     category = people["mappa_category"].to_numpy()
     kind = people["nominal_type"].to_numpy(dtype=object)
-    return ((kind == "RSO") & (category == 1)) | ((kind == "VO") & (category == 2)) | ((kind == "PDP") & np.isin(category, [0, 3]))
+    return (
+        ((kind == "RSO") & (category == 1))
+        | ((kind == "VO") & (category == 2))
+        | ((kind == "PDP") & np.isin(category, [0, 3]))
+    )
 
 
 def _received_into_custody(night: Night, persons: np.ndarray, rng: np.random.Generator) -> None:

@@ -11,9 +11,9 @@ Layout under ``out`` (see docs/synthetic.md)::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -181,7 +181,9 @@ def _write_night(world: World, out: Path, index: int, today: np.datetime64, chan
         rows, sha256 = writer.write_table(
             path, module.COLUMNS, writer.chunked(records, module.render), FEED_FORMATS[feed], module.FREE_TEXT
         )
-        extracted = pd.Timestamp(day) + pd.Timedelta(hours=23, minutes=40) + pd.Timedelta(seconds=int(rng.integers(0, 600)))
+        extracted = (
+            pd.Timestamp(day) + pd.Timedelta(hours=23, minutes=40) + pd.Timedelta(seconds=int(rng.integers(0, 600)))
+        )
         manifest = {
             "feed": feed,
             "extract_date": day,
@@ -193,7 +195,10 @@ def _write_night(world: World, out: Path, index: int, today: np.datetime64, chan
         }
         writer.write_manifest(folder / "manifest.json", manifest)
         deliveries[feed] = Delivery(feed, path, folder / "manifest.json", rows, sha256)
-        report.step(f"night {day}: {feed} written ({rows:,} records)", report.night_start(index) + 0.15 * (position + 1) / report.nights)
+        report.step(
+            f"night {day}: {feed} written ({rows:,} records)",
+            report.night_start(index) + 0.15 * (position + 1) / report.nights,
+        )
     truth = out / "truth" / day
     records_path, errors_path = truth / "records.csv", truth / "errors.csv"
     write_truth_records(world, records_path)

@@ -35,6 +35,8 @@ PNC_PATTERN = r"\d{4}/\d{7}[A-Z]"
 def _check_text(numbers: np.ndarray):
     """The check letter of each number (YY followed by the serial), as text."""
     return strs.arrow(check_letters(numbers))
+
+
 NI_PATTERN = r"[A-Z]{2}\d{6}[A-D]"
 
 
@@ -154,7 +156,9 @@ def ni_numbers(issuer: Issuer, count: int) -> pd.Series:
     """NI numbers with allocated prefixes and suffixes A–D."""
     codes = issuer.issue(np.zeros(count, dtype=np.int64))
     prefix, rest = codes // (4 * 10**6), codes % (4 * 10**6)
-    return strs.series(strs.join(strs.take(NI_PREFIXES, prefix), strs.padded(rest // 4, 6), strs.take(LETTERS, rest % 4)))
+    return strs.series(
+        strs.join(strs.take(NI_PREFIXES, prefix), strs.padded(rest // 4, 6), strs.take(LETTERS, rest % 4))
+    )
 
 
 # --- format variations: how a feed writes a valid identifier (normalise back fine) -------------
@@ -193,8 +197,15 @@ def ni_variants(canonical: pd.Series, rng: np.random.Generator, *, spaced: float
     if rows.any():
         part = result[rows]
         result[rows] = (
-            part.str.slice(0, 2) + " " + part.str.slice(2, 4) + " " + part.str.slice(4, 6) + " "
-            + part.str.slice(6, 8) + " " + part.str.slice(8, 9)
+            part.str.slice(0, 2)
+            + " "
+            + part.str.slice(2, 4)
+            + " "
+            + part.str.slice(4, 6)
+            + " "
+            + part.str.slice(6, 8)
+            + " "
+            + part.str.slice(8, 9)
         )
     return result
 

@@ -17,7 +17,15 @@ from .rand import Streams, chance, rounded, weighted_choice
 from .settings import GeneratorSettings
 
 # Age on the first night: share of people per band (offender populations peak at 25–55).
-AGE_BANDS = ((18, 24, 0.10), (25, 34, 0.27), (35, 44, 0.25), (45, 54, 0.18), (55, 64, 0.11), (65, 74, 0.06), (75, 90, 0.03))
+AGE_BANDS = (
+    (18, 24, 0.10),
+    (25, 34, 0.27),
+    (35, 44, 0.25),
+    (45, 54, 0.18),
+    (55, 64, 0.11),
+    (65, 74, 0.06),
+    (75, 90, 0.03),
+)
 NOMINAL_TYPES = np.array(["RSO", "VO", "PDP"])
 NOMINAL_TYPE_WEIGHTS = (0.50, 0.38, 0.12)
 RISK_LEVELS = np.array(["LOW", "MEDIUM", "HIGH", "VERY HIGH"])
@@ -131,11 +139,15 @@ def _address_parts(rng, places: Places, district: np.ndarray, flat_share: float)
     return {"house": house, "flat": flat, "street": street, "district": district, "inward": inward}
 
 
-def nearby_address(rng: np.random.Generator, places: Places, district: np.ndarray, flat_share: float) -> dict[str, np.ndarray]:
+def nearby_address(
+    rng: np.random.Generator, places: Places, district: np.ndarray, flat_share: float
+) -> dict[str, np.ndarray]:
     """A new address: half the time in the same town (people mostly move locally)."""
     count = len(district)
     town = places.town_of[district]
-    local = places.town_order[places.town_first[town] + np.floor(rng.random(count) * places.town_size[town]).astype(np.int64)]
+    local = places.town_order[
+        places.town_first[town] + np.floor(rng.random(count) * places.town_size[town]).astype(np.int64)
+    ]
     anywhere = rng.integers(0, len(places.outward), count)
     return _address_parts(rng, places, np.where(chance(rng, 0.5, count), local, anywhere), flat_share)
 
@@ -208,7 +220,9 @@ def make_people(
         & ~is_twin_b
     )
     surname_text = strs.take(names.surnames, surname)
-    surname_text = strs.choose(hyphenated, strs.join(surname_text, "-", strs.take(names.surnames, second_surname)), surname_text)
+    surname_text = strs.choose(
+        hyphenated, strs.join(surname_text, "-", strs.take(names.surnames, second_surname)), surname_text
+    )
     surname_text = strs.take(surname_text, np.where(is_twin_b, _twin_partner(count, twin_a, twin_b), np.arange(count)))
 
     def forenames_differing_from(other: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -230,7 +244,9 @@ def make_people(
     second_middle = forenames_differing_from(middle, has_middle)
     two_middles = has_middle & chance(rng, settings.second_middle_name_share, count) & (second_middle != forename)
     middle_text = strs.take(names.forenames, middle)
-    middle_text = strs.choose(two_middles, strs.join(middle_text, " ", strs.take(names.forenames, second_middle)), middle_text)
+    middle_text = strs.choose(
+        two_middles, strs.join(middle_text, " ", strs.take(names.forenames, second_middle)), middle_text
+    )
     middle_text = strs.choose(has_middle, middle_text, "")
 
     has_alias = chance(rng, settings.alias_share, count)
@@ -254,7 +270,9 @@ def make_people(
     has_cro = chance(rng, CRO_SHARE, count)
     has_ni = chance(rng, NI_SHARE, count)
     pnc = ids.pnc_ids(issuers.pnc, pnc_year)
-    cro = ids.cro_numbers(issuers.cro, issuers.sf_short, cro_year[has_cro], chance(rng, SF_SHARE, int(has_cro.sum())), rng)
+    cro = ids.cro_numbers(
+        issuers.cro, issuers.sf_short, cro_year[has_cro], chance(rng, SF_SHARE, int(has_cro.sum())), rng
+    )
     ni = ids.ni_numbers(issuers.ni, int(has_ni.sum()))
 
     person_ids = strs.join("T", strs.padded(np.arange(first_number, first_number + count), 7))
@@ -332,7 +350,9 @@ def _twin_partner(count: int, twin_a: np.ndarray, twin_b: np.ndarray) -> np.ndar
     return partner
 
 
-def assign_mappa(rng: np.random.Generator, nominal_type: np.ndarray, in_police: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def assign_mappa(
+    rng: np.random.Generator, nominal_type: np.ndarray, in_police: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """MAPPA category and level (0 = none): police nominals follow their type (RSO→1, VO→2,
     PDP→3 or none); people known only to probation and prisons are drawn from the overall mix."""
     count = len(nominal_type)

@@ -60,7 +60,13 @@ def mappa_text(category: np.ndarray, level: np.ndarray) -> tuple[pd.Series, pd.S
     return strs.series(strs.take(["", "1", "2", "3"], category)), strs.series(strs.take(["", "1", "2", "3"], level))
 
 
-def build(world: World, persons: np.ndarray, today: np.datetime64, rng: np.random.Generator, duplicate: np.ndarray | None = None) -> pd.DataFrame:
+def build(
+    world: World,
+    persons: np.ndarray,
+    today: np.datetime64,
+    rng: np.random.Generator,
+    duplicate: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Nominals for these people (a person listed twice is registered in two forces:
     ``duplicate`` marks the extra registrations)."""
     settings = world.settings
@@ -70,11 +76,15 @@ def build(world: World, persons: np.ndarray, today: np.datetime64, rng: np.rando
     record = identity(world, persons)
     alias_surname, alias_forename = shown_aliases(world, persons, rng, ALIAS_SHOWN)
     registered, notified, due = registration(world, persons, rng, today)
-    category, level = mappa_text(world.person_column("mappa_category", persons), world.person_column("mappa_level", persons))
+    category, level = mappa_text(
+        world.person_column("mappa_category", persons), world.person_column("mappa_level", persons)
+    )
     unknown = chance(rng, settings.sex_unknown, n)
     touched = np.maximum(notified.astype("M8[D]"), today - exponential_days(rng, 200, n, low=0, high=3 * 365) * DAY)
     touched = np.where(np.isnat(touched), today - exponential_days(rng, 200, n, low=0, high=3 * 365) * DAY, touched)
-    forces = force_codes(world, persons, rng, other=False).where(pd.Series(~duplicate), force_codes(world, persons, rng, other=True))
+    forces = force_codes(world, persons, rng, other=False).where(
+        pd.Series(~duplicate), force_codes(world, persons, rng, other=True)
+    )
     records = pd.DataFrame(
         {
             "key": world.issuers.nominal_refs(n, rng),

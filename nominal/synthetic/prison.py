@@ -10,6 +10,7 @@ from nominal import reference
 
 from . import strs
 from .dates import DAY, ISO, format_dates, format_timestamps
+from .rand import chance, weighted_choice
 from .records import (
     ACTIVE_IN,
     ACTIVE_OUT,
@@ -24,7 +25,6 @@ from .records import (
     stamps,
     with_blanks,
 )
-from .rand import chance, weighted_choice
 
 FEED = "prison"
 FILE = "prisoners_{date}.csv"
@@ -119,12 +119,16 @@ def build_history(world: World, persons: np.ndarray, today: np.datetime64, rng: 
     adult = adult_from(dob)
 
     # The latest booking.
-    state = np.array([s for s, _ in LATEST_STATE_WEIGHTS])[weighted_choice(rng, [w for _, w in LATEST_STATE_WEIGHTS], n)]
+    state = np.array([s for s, _ in LATEST_STATE_WEIGHTS])[
+        weighted_choice(rng, [w for _, w in LATEST_STATE_WEIGHTS], n)
+    ]
     reception = np.maximum(today - exponential_days(rng, 500, n, high=6 * 365) * DAY, adult)
     released_on = today - exponential_days(rng, 700, n, high=10 * 365) * DAY
     room = (today - reception).astype(np.int64)
     state = np.where((state == RELEASED) & (room < 3), ACTIVE_IN, state)
-    reception = np.where(state == RELEASED, np.minimum(reception, released_on - exponential_days(rng, 300, n, low=7) * DAY), reception)
+    reception = np.where(
+        state == RELEASED, np.minimum(reception, released_on - exponential_days(rng, 300, n, low=7) * DAY), reception
+    )
     reception = np.maximum(reception, adult)
     released_on = np.clip(released_on, reception + DAY, today - DAY)
     release = np.where(state == RELEASED, released_on, future_release(world, rng, today, n))
@@ -178,12 +182,16 @@ def _use_alias(world: World, records: pd.DataFrame, rows: np.ndarray) -> pd.Data
     return records
 
 
-def build_new_bookings(world: World, persons: np.ndarray, today: np.datetime64, rng: np.random.Generator) -> pd.DataFrame:
+def build_new_bookings(
+    world: World, persons: np.ndarray, today: np.datetime64, rng: np.random.Generator
+) -> pd.DataFrame:
     """People received into custody tonight (recognised: their existing prison number)."""
     n = len(persons)
     reception = np.full(n, today, dtype="M8[D]")
     release = future_release(world, rng, today, n)
-    return _bookings(world, persons, rng, reception=reception, release=release, status=np.full(n, ACTIVE_IN), today=today)
+    return _bookings(
+        world, persons, rng, reception=reception, release=release, status=np.full(n, ACTIVE_IN), today=today
+    )
 
 
 def render(records: pd.DataFrame) -> dict[str, pa.Array]:

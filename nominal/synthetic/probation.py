@@ -11,7 +11,18 @@ from . import strs
 from .dates import DAY, ISO, add_years, format_dates, format_timestamps
 from .prison import issue_noms
 from .rand import chance, weighted_choice
-from .records import ACTIVE_IN, ACTIVE_OUT, RELEASED, World, adult_from, days_between, exponential_days, identity, stamps, with_blanks
+from .records import (
+    ACTIVE_IN,
+    ACTIVE_OUT,
+    RELEASED,
+    World,
+    adult_from,
+    days_between,
+    exponential_days,
+    identity,
+    stamps,
+    with_blanks,
+)
 
 FEED = "probation"
 FILE = "offenders_{date}.psv"
@@ -21,8 +32,15 @@ COLUMNS = (
     "OFFENDER_MANAGER", "CUSTODY_STATUS", "SENTENCE_DATE", "LICENCE_END", "LAST_UPDATED",
 )  # fmt: skip
 # Columns that could hold a '|' or line break if a bug let one in: checked before writing.
-FREE_TEXT = frozenset({"FIRST_NAME", "SECOND_NAME", "SURNAME", "ADDRESS", "POSTCODE", "OFFENDER_MANAGER", "PROBATION_AREA"})
-IN_CUSTODY, LICENCE, COMMUNITY, PSS = "In Custody", "Released on Licence", "Community Order", "Post Sentence Supervision"
+FREE_TEXT = frozenset(
+    {"FIRST_NAME", "SECOND_NAME", "SURNAME", "ADDRESS", "POSTCODE", "OFFENDER_MANAGER", "PROBATION_AREA"}
+)
+IN_CUSTODY, LICENCE, COMMUNITY, PSS = (
+    "In Custody",
+    "Released on Licence",
+    "Community Order",
+    "Post Sentence Supervision",
+)
 ROSH = {"LOW": "Low", "MEDIUM": "Medium", "HIGH": "High", "VERY HIGH": "Very High"}
 ROSH_LEVELS = np.array(list(ROSH.values()))
 ROSH_DIFFERS = 0.2  # probation's risk rating is its own: one level away from the police view this often
@@ -37,7 +55,9 @@ def custody_status(custody, persons: np.ndarray, rng: np.random.Generator, today
     state, release = state[persons], release[persons]
     u = rng.random(len(persons))
     recent = (today - release) <= 730 * DAY
-    released = np.where(recent, np.where(u < 0.7, LICENCE, PSS), np.where(u < 0.4, COMMUNITY, np.where(u < 0.7, LICENCE, PSS)))
+    released = np.where(
+        recent, np.where(u < 0.7, LICENCE, PSS), np.where(u < 0.4, COMMUNITY, np.where(u < 0.7, LICENCE, PSS))
+    )
     never = np.where(u < 0.8, COMMUNITY, np.where(u < 0.9, LICENCE, PSS))
     return np.select(
         [(state == ACTIVE_IN) | (state == ACTIVE_OUT), state == RELEASED], [IN_CUSTODY, released], default=never
@@ -52,7 +72,9 @@ def sentence_and_licence(world: World, custody, persons, status, rng, today) -> 
     adult = adult_from(world.person_column("dob", persons))
     in_prison_record = ~np.isnat(reception)
     sentenced = np.where(
-        in_prison_record, reception - rng.integers(0, 31, n) * DAY, today - exponential_days(rng, 400, n, high=5 * 365) * DAY
+        in_prison_record,
+        reception - rng.integers(0, 31, n) * DAY,
+        today - exponential_days(rng, 400, n, high=5 * 365) * DAY,
     )
     sentenced = np.minimum(np.maximum(sentenced, adult), today)
     term = exponential_days(rng, 700, n, low=180, high=8 * 365) * DAY
@@ -75,7 +97,9 @@ def offender_managers(world: World, rng: np.random.Generator, count: int) -> pd.
         size = max(50, len(world.people) * 70 // 100 // STAFF_PER_CASES)
         names = world.names
         male = chance(rng, 0.4, size)  # most probation officers are women
-        surname = strs.take(names.surnames, weighted_choice(rng, names.surname_weight * (names.surname_sex == ""), size))
+        surname = strs.take(
+            names.surnames, weighted_choice(rng, names.surname_weight * (names.surname_sex == ""), size)
+        )
         pool = np.flatnonzero((names.forename_group == "en") & np.isin(names.forename_sex, ["F", "M"]))
         forename_sex = names.forename_sex[pool]
         weights = names.forename_weight[pool]
@@ -96,7 +120,13 @@ def mappa_text(category: np.ndarray, level: np.ndarray) -> tuple[pd.Series, pd.S
     )
 
 
-def build(world: World, persons: np.ndarray, today: np.datetime64, rng: np.random.Generator, duplicate: np.ndarray | None = None) -> pd.DataFrame:
+def build(
+    world: World,
+    persons: np.ndarray,
+    today: np.datetime64,
+    rng: np.random.Generator,
+    duplicate: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Cases for these people (a person listed twice gets two CRNs: ``duplicate`` marks the
     extra ones)."""
     settings = world.settings
@@ -110,7 +140,9 @@ def build(world: World, persons: np.ndarray, today: np.datetime64, rng: np.rando
     issue_noms(world, persons[custodial_history])
     noms = world.person_text("noms", persons)
     sentenced, licence_end = sentence_and_licence(world, custody, persons, status, rng, today)
-    category, level = mappa_text(world.person_column("mappa_category", persons), world.person_column("mappa_level", persons))
+    category, level = mappa_text(
+        world.person_column("mappa_category", persons), world.person_column("mappa_level", persons)
+    )
     risk = pd.Series(world.person_column("risk", persons)).map({r: i for i, r in enumerate(ROSH)}).to_numpy(np.int64)
     shift = np.where(chance(rng, ROSH_DIFFERS, n), np.where(chance(rng, 0.5, n), -1, 1), 0)
     rosh = ROSH_LEVELS[np.clip(risk + shift, 0, 3)]

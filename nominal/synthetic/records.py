@@ -103,10 +103,14 @@ def home_address(world: World, persons: np.ndarray, which: str = "home") -> pd.S
 
 
 def home_postcode(world: World, persons: np.ndarray, which: str = "home") -> pd.Series:
-    return postcode_text(world.places, world.person_column(f"{which}_district", persons), world.person_column(f"{which}_inward", persons))
+    return postcode_text(
+        world.places, world.person_column(f"{which}_district", persons), world.person_column(f"{which}_inward", persons)
+    )
 
 
-def shown_aliases(world: World, persons: np.ndarray, rng: np.random.Generator, share: float) -> tuple[pd.Series, pd.Series]:
+def shown_aliases(
+    world: World, persons: np.ndarray, rng: np.random.Generator, share: float
+) -> tuple[pd.Series, pd.Series]:
     """The person's alias, on the share of records that list it (blank otherwise)."""
     surname = world.person_text("alias_surname", persons)
     forename = world.person_text("alias_forename", persons)
@@ -141,7 +145,9 @@ def days_between(rng: np.random.Generator, first, last) -> np.ndarray:
     return first + np.floor(rng.random(np.broadcast(first, last).shape) * span).astype(np.int64) * DAY
 
 
-def exponential_days(rng: np.random.Generator, mean_days: float, count: int, low: int = 1, high: int | None = None) -> np.ndarray:
+def exponential_days(
+    rng: np.random.Generator, mean_days: float, count: int, low: int = 1, high: int | None = None
+) -> np.ndarray:
     days = np.round(rng.exponential(mean_days, count)).astype(np.int64) + low
     return np.minimum(days, high) if high is not None else days
 

@@ -97,4 +97,4 @@ class GeneratorSettings:
         names = [f.name for f in fields(self)]
         errors = names[names.index("typo") : names.index("duplicate_dob_error") + 1]
         no_duplicates = ("police_duplicate", "probation_duplicate", "prison_alias_booking")
-        return replace(self, **{name: 0.0 for name in (*errors, *no_duplicates)})
+        return replace(self, **dict.fromkeys((*errors, *no_duplicates), 0.0))

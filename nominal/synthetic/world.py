@@ -14,7 +14,6 @@ from .records import FEEDS, World
 from .settings import GeneratorSettings
 
 
-
 def new_world(settings: GeneratorSettings, streams: Streams, start: np.datetime64, last_night: np.datetime64) -> World:
     world = World(
         settings=settings,
@@ -68,7 +67,9 @@ def add_people(world: World, people: pd.DataFrame, today: np.datetime64, label: 
     # errors are injected once all three exist, as some compare feeds.
     built: dict[str, pd.DataFrame] = {}
     built["prison"] = prison.build_history(world, persons[member["prison"]], today, rng)
-    built["police"] = _with_duplicates(world, police.build, persons[member["police"]], settings.police_duplicate, today, rng)
+    built["police"] = _with_duplicates(
+        world, police.build, persons[member["police"]], settings.police_duplicate, today, rng
+    )
     for feed in ("prison", "police"):
         append(world, feed, built[feed])
     built["probation"] = _with_duplicates(
@@ -90,7 +91,9 @@ def _with_duplicates(world: World, build, persons: np.ndarray, rate: float, toda
 def append(world: World, feed: str, records: pd.DataFrame) -> None:
     """Add new records at the end of a feed (``finish`` then swaps in their final form)."""
     old = world.records.get(feed)
-    world.records[feed] = records.reset_index(drop=True) if old is None or old.empty else pd.concat([old, records], ignore_index=True)
+    world.records[feed] = (
+        records.reset_index(drop=True) if old is None or old.empty else pd.concat([old, records], ignore_index=True)
+    )
 
 
 def finish(world: World, built: dict[str, pd.DataFrame], today, rng) -> None:

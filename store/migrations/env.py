@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from store.db import engine_for
-from store.models import Base, UTCDateTime
+from nominal.store.db import engine_for
+from nominal.store.models import Base, UTCDateTime
 
 config = context.config
 

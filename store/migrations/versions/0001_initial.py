@@ -102,9 +102,7 @@ def upgrade() -> None:
         sa.Column("linked_by", sa.String(32), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("linked_at", TIMESTAMP, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.person_id"], name=op.f("fk_person_links_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.person_id"], name=op.f("fk_person_links_person_id_persons")),
         sa.PrimaryKeyConstraint("feed", "source_key", name=op.f("pk_person_links")),
     )
     op.create_index(op.f("ix_person_links_person_id"), "person_links", ["person_id"])

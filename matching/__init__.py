@@ -1,0 +1,1 @@
+"""Matching: identifier links, blocking, comparisons, Fellegi–Sunter, clustering, stable person ids."""
