@@ -15,7 +15,7 @@ from common import START, dataset, measured
 CHILD = """
 import json, sys, time, datetime as dt
 from pathlib import Path
-from nominal.config import load_config
+from nominal.flows.configuration import load_config
 from nominal.flows.ingest import ingest_night
 config = load_config()
 config.archive = sys.argv[2]

@@ -17,7 +17,7 @@ CHILD = """
 import json, sys, time, datetime as dt, tempfile, resource
 from pathlib import Path
 import pandas as pd
-from nominal.config import load_config
+from nominal.flows.configuration import load_config
 from nominal.flows.ingest import ingest_night
 from nominal.matching.evaluate import evaluate
 from nominal.matching.pipeline import match

@@ -21,14 +21,14 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 CHILD = """
 import datetime as dt, json, logging, sys
-from nominal.config import load_config
+from nominal.flows.configuration import load_config
 from nominal.flows.nightly import run_night_in_flow
 config = load_config(sys.argv[1])
 summary = run_night_in_flow(config, dt.date.fromisoformat(sys.argv[2]), landing=sys.argv[3], db_url=sys.argv[4])
-p = summary["counts"]["publish"]
-print(json.dumps({"seconds": summary["seconds"], "records": p["records"], "persons": p["persons"], "persons_written": p["persons_written"],
+p = summary.counts["publish"]
+print(json.dumps({"seconds": summary.seconds, "records": p["records"], "persons": p["persons"], "persons_written": p["persons_written"],
                   "persons_recomputed": p["persons_recomputed"], "links_written": p["links_written"], "exceptions": p["exceptions"],
-                  "prepare": p["seconds"], "store": summary["counts"]["store_seconds"]}))
+                  "prepare": p["seconds"], "store": summary.counts["store_seconds"]}))
 """
 
 

@@ -16,7 +16,7 @@ from common import START, dataset, measured
 CHILD = """
 import json, sys, time, datetime as dt, tempfile
 from pathlib import Path
-from nominal.config import load_config
+from nominal.flows.configuration import load_config
 from nominal.flows.ingest import ingest_night
 from nominal.flows.validate import validate_feeds
 config = load_config()

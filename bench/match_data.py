@@ -60,7 +60,7 @@ def _febrl4() -> tuple[list[pd.DataFrame], pd.DataFrame]:
 def _generated(people: int) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     import tempfile
 
-    from nominal.config import load_config
+    from nominal.flows.configuration import load_config
     from nominal.flows.ingest import ingest_night
 
     data = dataset(people)

@@ -10,7 +10,6 @@ Archiving is the caller's last step (``RawExtract.commit``), after mapping has a
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -166,9 +165,3 @@ def _archive(context: FetchContext, feed: str, digest: str, data_path: Path, man
             raise
         # else a concurrent run archived the same bytes first: theirs is identical
     return target
-
-
-def archived_extract(archive_dir: Path, feed: str, as_of: dt.date) -> list[Path]:
-    """The archived copies of one night's delivery, oldest first."""
-    night = Path(archive_dir) / feed / as_of.isoformat()
-    return sorted((p for p in night.glob("*") if p.is_dir() and not p.name.startswith(".")), key=os.path.getmtime)

@@ -24,23 +24,33 @@ import pandas as pd
 
 from nominal import canonical
 from nominal.masking import mask_series
+from nominal.schema import STR, Field, schema
+from nominal.tables import QUALITY_METRICS
+from nominal.vocab import ExceptionKind, Priority, Severity
 
 from .suites import FeedSuite, Rule
 
 log = logging.getLogger("nominal.validate")
 
-EXCEPTION_COLUMNS = ("feed", "source_key", "row", "field", "rule", "severity", "priority", "kind", "detail")
-METRIC_COLUMNS = (
-    "feed",
-    "field",
-    "rows_checked",
-    "completeness_rate",
-    "validity_rate",
-    "rows",
-    "error_rate",
-    "gate_passed",
+# What validation emits per feed: one row per record, field and rule broken (publish turns them into
+# the store's exceptions), and the feed's quality metrics (``nominal.tables.QUALITY_METRICS``).
+VALIDATION_EXCEPTIONS = schema(
+    "validation exceptions",
+    (
+        Field("feed", STR, "the feed", nullable=False),
+        Field("source_key", STR, "the record's key (None: about the delivery as a whole)"),
+        Field("row", "Int64", "the record's data row"),
+        Field("field", STR, "the canonical field at fault"),
+        Field("rule", STR, "the rule broken (a suite's meta.rule)", nullable=False),
+        Field("severity", STR, "how serious", Severity, False),
+        Field("priority", STR, "how urgent", Priority),
+        Field("kind", STR, "validation, parse, rule_skipped, schema_drift or feed", ExceptionKind, False),
+        Field("detail", STR, "what is wrong in a data officer's words, values masked", nullable=False),
+    ),
 )
-BLOCKING = ("critical", "error")  # severities that make a record count towards the feed's error rate
+EXCEPTION_COLUMNS = VALIDATION_EXCEPTIONS.columns
+METRIC_COLUMNS = QUALITY_METRICS.columns
+BLOCKING = (Severity.CRITICAL, Severity.ERROR)  # severities that make a record count towards the feed's error rate
 _IDENTIFIER_FIELDS = (
     set(canonical.RAW_KEPT) | {f"{name}_raw" for name in canonical.RAW_KEPT} | {"source_key", "booking_no"}
 )

@@ -50,9 +50,6 @@ class FeedSuite:
     expectations: list[dict[str, Any]]  # the JSON entries, severity and meta set, ready for GX
     mapping_issue_severity: dict[str, str]
 
-    def columns(self) -> set[str]:
-        return {c for rule in self.rules.values() for c in rule.columns}
-
 
 def _read(path: Path) -> dict[str, Any]:
     try:

@@ -1,8 +1,8 @@
 """Ingest: pull each configured feed, verify it, map it to canonical records, archive it.
 
-Plain functions, no Prefect: the CLI calls them directly and the nightly flow wraps them as tasks.
-A feed that fails (missing, incomplete, malformed) is reported with the exact place and reason;
-the other feeds of the night go on. Nothing from a failed feed is archived.
+Plain functions, no Prefect: ``nominal ingest`` runs ``run_ingest`` and the nightly flow wraps
+``ingest_feed`` as a task. A feed that fails (missing, incomplete, malformed) is reported with the
+exact place and reason; the other feeds of the night go on. Nothing from a failed feed is archived.
 """
 
 from __future__ import annotations
@@ -13,18 +13,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine
 
 from nominal.config import Config, FeedConfig
 from nominal.connectors import FetchContext, connector
 from nominal.errors import FeedError, SourceUnavailable
-from nominal.mappings.apply import ISSUE_COLUMNS, map_records
+from nominal.mappings.apply import ISSUES, map_records
 from nominal.mappings.spec import load_mapping
+from nominal.store import writes
+from nominal.vocab import DeliveryStatus, RunKind, RunStatus
+
+from .runs import recorded_run
 
 log = logging.getLogger("nominal.ingest")
 
-LOADED_STATUSES = ("loaded", "already_loaded", "redelivered")
+LOADED_STATUSES = (DeliveryStatus.LOADED, DeliveryStatus.ALREADY_LOADED, DeliveryStatus.REDELIVERED)
+FAILED = "failed"  # a feed's ingest status when its delivery was refused (recorded as ``rejected``)
 
 
 @dataclass
@@ -32,7 +39,7 @@ class FeedIngest:
     """One feed's ingest for one night: the canonical records and what happened on the way."""
 
     feed: str
-    status: str  # loaded | already_loaded | redelivered | failed
+    status: str  # a loaded DeliveryStatus, or FAILED
     canonical: pd.DataFrame | None = None
     issues: pd.DataFrame | None = None
     source: str | None = None
@@ -121,7 +128,7 @@ def ingest_feed(
 
 def _failed(feed: str, exc: FeedError) -> FeedIngest:
     log.error("%s", exc)  # FeedError messages carry places and masked values only
-    return FeedIngest(feed=feed, status="failed", source=exc.source, error=exc.as_dict() | {"text": str(exc)})
+    return FeedIngest(feed=feed, status=FAILED, source=exc.source, error=exc.as_dict() | {"text": str(exc)})
 
 
 def ingest_night(
@@ -140,47 +147,81 @@ def ingest_night(
     return results
 
 
-def write_outputs(results: list[FeedIngest], out_dir: Path, as_of: dt.date, run_id: int | None) -> dict:
+@dataclass
+class NightIngest:
+    """One night's ingest of every feed (``nominal ingest``): what ``summary.json`` says."""
+
+    as_of: dt.date
+    run_id: int | None
+    feeds: list[FeedIngest]
+    out: Path | None = None
+
+    @property
+    def status(self) -> str:
+        """succeeded (every feed loaded), partial or failed (none loaded)."""
+        if all(r.ok for r in self.feeds):
+            return "succeeded"
+        return "failed" if not any(r.ok for r in self.feeds) else "partial"
+
+    @property
+    def failed(self) -> list[FeedIngest]:
+        return [r for r in self.feeds if not r.ok]
+
+    def issues(self) -> pd.DataFrame:
+        issues = [r.issues for r in self.feeds if r.issues is not None and len(r.issues)]
+        return pd.concat(issues, ignore_index=True) if issues else ISSUES.empty()
+
+    def counts(self) -> dict[str, Any]:
+        """The run's counts: per feed, status, rows read and mapped, issues by kind."""
+        return {
+            r.feed: {
+                "status": r.status,
+                "rows_read": r.rows_read,
+                "rows_mapped": r.rows_mapped,
+                "issues": r.issue_counts(),
+            }
+            for r in self.feeds
+        }
+
+    def as_dict(self, outputs: dict[str, str] | None = None) -> dict[str, Any]:
+        feeds = {}
+        for r in self.feeds:
+            entry = r.summary()
+            if outputs and r.feed in outputs:
+                entry["output"] = outputs[r.feed]
+            feeds[r.feed] = entry
+        return {
+            "as_of": self.as_of.isoformat(),
+            "run_id": self.run_id,
+            "status": self.status,
+            "feeds": feeds,
+            "totals": {
+                "rows_read": sum(r.rows_read for r in self.feeds),
+                "rows_mapped": sum(r.rows_mapped for r in self.feeds),
+                "issues": sum(0 if r.issues is None else len(r.issues) for r in self.feeds),
+                "feeds_loaded": sum(r.ok for r in self.feeds),
+                "feeds_failed": sum(not r.ok for r in self.feeds),
+            },
+        }
+
+
+def write_outputs(night: NightIngest, out_dir: Path) -> None:
     """One canonical Parquet file per loaded feed, ``issues.parquet`` and ``summary.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    feeds = {}
-    for result in results:
-        entry = result.summary()
+    outputs = {}
+    for result in night.feeds:
         if result.ok and result.canonical is not None:
             path = out_dir / f"{result.feed}.parquet"
             result.canonical.to_parquet(path, index=False)
-            entry["output"] = path.name
-        feeds[result.feed] = entry
-    issues = [r.issues for r in results if r.issues is not None and len(r.issues)]
-    all_issues = pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=list(ISSUE_COLUMNS))
-    all_issues.to_parquet(out_dir / "issues.parquet", index=False)
-    summary = {
-        "as_of": as_of.isoformat(),
-        "run_id": run_id,
-        "status": run_status(results),
-        "feeds": feeds,
-        "totals": {
-            "rows_read": sum(r.rows_read for r in results),
-            "rows_mapped": sum(r.rows_mapped for r in results),
-            "issues": len(all_issues),
-            "feeds_loaded": sum(r.ok for r in results),
-            "feeds_failed": sum(not r.ok for r in results),
-        },
-    }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    return summary
+            outputs[result.feed] = path.name
+    night.issues().to_parquet(out_dir / "issues.parquet", index=False)
+    summary = json.dumps(night.as_dict(outputs), indent=2, default=str)
+    (out_dir / "summary.json").write_text(summary + "\n", encoding="utf-8")
+    night.out = out_dir
 
 
-def run_status(results: list[FeedIngest]) -> str:
-    if all(r.ok for r in results):
-        return "succeeded"
-    return "failed" if not any(r.ok for r in results) else "partial"
-
-
-def record_deliveries(engine, run_id: int, as_of: dt.date, results: list[FeedIngest]) -> None:
+def record_deliveries(engine: Engine, run_id: int, as_of: dt.date, results: list[FeedIngest]) -> None:
     """One ``deliveries`` row per feed offered tonight, loaded or refused."""
-    from nominal.store import writes
-
     for r in results:
         writes.record_delivery(
             engine,
@@ -190,15 +231,30 @@ def record_deliveries(engine, run_id: int, as_of: dt.date, results: list[FeedIng
             r.source,
             r.sha256,
             r.rows_read,
-            r.status if r.ok else "rejected",
+            r.status if r.ok else DeliveryStatus.REJECTED,
             r.archive_path,
             (r.error or {}).get("text"),
             columns=r.columns or None,
         )
 
 
-def ingest_counts(results: list[FeedIngest]) -> dict:
-    return {
-        r.feed: {"status": r.status, "rows_read": r.rows_read, "rows_mapped": r.rows_mapped, "issues": r.issue_counts()}
-        for r in results
-    }
+def run_ingest(
+    config: Config,
+    as_of: dt.date,
+    out: Path,
+    engine: Engine,
+    *,
+    landing: Path | None = None,
+    on_feed_done: Callable[[FeedIngest], None] | None = None,
+) -> NightIngest:
+    """``nominal ingest``: every feed pulled, mapped and archived, the outputs written and the run recorded."""
+    feeds = [f.name for f in config.enabled_feeds()]
+    with recorded_run(engine, RunKind.INGEST, as_of, feeds, "ingest") as run:
+        night = NightIngest(as_of, run.run_id, ingest_night(config, as_of, landing, on_feed_done))
+        record_deliveries(engine, run.run_id, as_of, night.feeds)
+        write_outputs(night, out)
+        failed = "; ".join(f"{r.feed}: {(r.error or {}).get('text')}" for r in night.failed)
+        run.finish(
+            RunStatus.SUCCEEDED if night.status == "succeeded" else RunStatus.FAILED, night.counts(), failed or None
+        )
+    return night

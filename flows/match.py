@@ -7,19 +7,31 @@ the store when one is given.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine
 
 from nominal.config import Config
+from nominal.errors import NominalError
 from nominal.matching.ids import events_for_csv
 from nominal.matching.model import Model
 from nominal.matching.pipeline import MatchResult, match
 from nominal.matching.settings import load_settings
 from nominal.matching.state import MatchState
+from nominal.store import queries
+from nominal.vocab import RunKind, RunStatus
+
+from .ingest import FeedIngest, ingest_night
+from .runs import RunRecord, start_run
+from .validate import NightValidation, validate_feeds
 
 log = logging.getLogger("nominal.match")
 
@@ -37,7 +49,7 @@ def match_records(
     config: Config,
     frames: list[pd.DataFrame],
     *,
-    engine=None,
+    engine: Engine | None = None,
     full: bool = False,
     retrain: bool = False,
     threshold: float | None = None,
@@ -47,8 +59,6 @@ def match_records(
 ) -> MatchResult:
     """``previous_links`` (feed, source_key, person_id): the store's, when the caller has read them;
     ``compare_pairs``: where candidate pairs are compared (``matching.pipeline.match``)."""
-    from nominal.store import queries
-
     settings = load_settings(config.match_settings_path())
     state_dir = state_dir or config.match_state_dir
     state, model = load_previous(state_dir)
@@ -98,4 +108,93 @@ def write_outputs(result: MatchResult, out_dir: Path) -> dict:
     events_for_csv(result.events).to_csv(out_dir / "events.csv", index=False)
     summary = {**result.stats, "statuses": result.clusters["status"].value_counts().to_dict()}
     (out_dir / "match.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return summary
+
+
+@dataclass
+class MatchSummary:
+    """What ``nominal match`` did; ``stats`` is matching's own figures as ``match.json`` has them."""
+
+    records: int
+    persons: int
+    links: int
+    reviews: int
+    links_cut: int
+    incremental: bool
+    changed_records: int
+    seconds: float
+    stats: dict[str, Any]
+    ingests: list[FeedIngest]
+    validation: NightValidation
+    out: Path
+    run_id: int | None = None
+
+    @classmethod
+    def of(
+        cls, stats: dict[str, Any], ingests: list[FeedIngest], validation: NightValidation, out: Path
+    ) -> MatchSummary:
+        return cls(
+            records=stats["records"],
+            persons=stats["persons"],
+            links=stats["links"],
+            reviews=stats["reviews"],
+            links_cut=stats["links_cut"],
+            incremental=stats["incremental"],
+            changed_records=stats["changed_records"],
+            seconds=float(sum(stats["seconds"].values())),
+            stats=stats,
+            ingests=ingests,
+            validation=validation,
+            out=out,
+        )
+
+    @property
+    def not_matched(self) -> list[FeedIngest]:
+        return [r for r in self.ingests if not r.ok]
+
+
+def run_match(
+    config: Config,
+    as_of: dt.date,
+    out: Path,
+    engine: Engine | None,
+    *,
+    landing: Path | None = None,
+    full: bool = False,
+    retrain: bool = False,
+    threshold: float | None = None,
+    state_dir: Path | None = None,
+    on_feed_done: Callable[[FeedIngest], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> MatchSummary:
+    """``nominal match``: read, validate (gates are reported, not enforced) and match the feeds; write
+    the outputs and matching's state. With a store, previous ids and officers' decisions come from
+    it and the run is recorded there."""
+    run: RunRecord | None = None
+    if engine is not None:
+        run = start_run(engine, RunKind.MATCH, as_of, [f.name for f in config.enabled_feeds()])
+    try:
+        ingests = ingest_night(config, as_of, landing, on_feed_done)
+        loaded = [r for r in ingests if r.ok and r.canonical is not None]
+        if not loaded:
+            raise NominalError("no feed could be read: nothing to match")
+        if on_stage:
+            on_stage("validating")
+        checked = validate_feeds(config, as_of, loaded, engine=engine, docs_dir=None)
+        if on_stage:
+            on_stage("matching")
+        frames = [r.canonical for r in loaded if r.canonical is not None]
+        result = match_records(
+            config, frames, engine=engine, full=full, retrain=retrain, threshold=threshold, state_dir=state_dir
+        )
+        stats = write_outputs(result, out)
+        save_state(result, state_dir or config.match_state_dir)
+    except BaseException as exc:
+        if run is not None:
+            run.fail("matching", exc)
+        raise
+    summary = MatchSummary.of(stats, ingests, checked, out)
+    if run is not None:
+        summary.run_id = run.run_id
+        run.finish(RunStatus.SUCCEEDED, {"match": {k: v for k, v in stats.items() if k not in ("seconds", "peak_mb")}})
     return summary

@@ -7,8 +7,10 @@ gates checked, matching, then one atomic publication with its reports.
 - One run at a time, by a lock in the store; a run killed mid-night is marked failed by the next.
 - Rerunning a night is idempotent: the same ids, no duplicate exceptions.
 
-The stages are the plain functions of flows/ingest, validate, match and publish/; this module
-only orchestrates them. ``run_night`` is the flow's body, so the CLI and tests call one code path.
+Each stage of the night is a Prefect task over the stages' plain functions, so the Prefect UI shows
+the night's timeline stage by stage: ingest and validate (one task per feed, concurrent), match,
+prepare publication, stage reports, publish (the store's one writing transaction), reports in
+place, save matching's state. ``run_night`` is the flow's body, so the CLI and tests call one path.
 """
 
 from __future__ import annotations
@@ -16,28 +18,45 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext, get_run_context
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
+from sqlalchemy import Engine
 
-from nominal.config import Config, load_config
+from nominal.clock import utcnow
+from nominal.config import Config
 from nominal.errors import NominalError, SourceUnavailable
 from nominal.expectations.run import FeedValidation, failed_feed
+from nominal.matching.comparisons import Gamma, compare
+from nominal.matching.partitions import compare_partition, joined, partition_bounds
+from nominal.matching.pipeline import MatchResult
+from nominal.matching.prepare import Records
+from nominal.matching.settings import Settings
+from nominal.publish import reports
+from nominal.publish.publication import NightPublication, prepare, stopped_night_exceptions
+from nominal.publish.rules import PublishRules, load_rules
 from nominal.stopwatch import Stopwatch
+from nominal.store import db, queries, writes
+from nominal.tables import PublishedState
+from nominal.vocab import RunKind, RunStatus
 
-from .ingest import (
-    FeedIngest,
-    fetch_context,
-    ingest_counts,
-    ingest_feed,
-    record_deliveries,
-)
+from .configuration import load_config
+from .ingest import FAILED, FeedIngest, NightIngest, fetch_context, ingest_feed, record_deliveries
+from .match import match_records, save_state
+from .runs import RunRecord, masked_reason, start_run
+from .validate import validate_feeds
 
 log = logging.getLogger("nominal.sync")
 
@@ -55,7 +74,27 @@ class FeedNight:
     validation: FeedValidation
 
 
-def _unreachable_only(task, task_run, state) -> bool:
+@dataclass
+class NightSummary:
+    """How a night ended: what ``nominal sync`` prints and the flow returns."""
+
+    as_of: dt.date
+    run_id: int
+    status: RunStatus
+    reports: Path
+    counts: dict[str, Any]  # as kept in the run's counts: per stage
+    gates: dict[str, dict[str, Any]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def publish(self) -> dict[str, Any]:
+        return dict(self.counts.get("publish", {}))
+
+
+# --- the tasks ----------------------------------------------------------------------------------
+
+
+def _unreachable_only(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a feed only when its source could not be reached; a data error will not go away."""
     try:
         state.result()
@@ -67,15 +106,14 @@ def _unreachable_only(task, task_run, state) -> bool:
 
 
 @task(
-    name="ingest and validate feed", cache_policy=NO_CACHE, persist_result=False, retry_condition_fn=_unreachable_only
+    name="ingest and validate feed",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retry_condition_fn=_unreachable_only,
 )
 def ingest_and_validate(
     config: Config, feed_name: str, as_of: dt.date, landing: Path | None, docs_dir: Path | None, db_url: str
 ) -> FeedNight:
-    from nominal.store import db
-
-    from .validate import validate_feeds
-
     feed = config.feed(feed_name)
     ingest = ingest_feed(config, feed, fetch_context(config, as_of, landing), raise_unavailable=True)
     if not ingest.ok:
@@ -92,13 +130,9 @@ def match_task(
     full: bool,
     previous_links: pd.DataFrame | None = None,
     pairs_per_partition: int = PAIRS_PER_PARTITION,
-):
+) -> MatchResult:
     """Matching, in the flow's process (it holds the night's records). When the flow runs on Dask
     (``--runner dask``) its candidate pairs are compared in partitions across the cluster."""
-    from nominal.store import db
-
-    from .match import match_records
-
     address = _dask_scheduler()
     compare_pairs = _compare_on_cluster(frames, pairs_per_partition, address) if address else None
     return match_records(
@@ -111,61 +145,120 @@ def match_task(
     )
 
 
+@task(name="prepare publication", cache_policy=NO_CACHE, persist_result=False)
+def prepare_task(
+    records: pd.DataFrame,
+    result: MatchResult,  # passed quoted: Prefect must not walk the trained model's settings
+    validation: pd.DataFrame,
+    published: PublishedState,
+    rules: PublishRules,
+    run_id: int,
+    as_of: dt.date,
+    scope_feeds: set[str],
+    metrics: list[dict[str, Any]],
+    full: bool,
+) -> NightPublication:
+    return prepare(
+        records,
+        result.clusters,
+        result.review,
+        result.events,
+        validation,
+        published,
+        rules,
+        run_id=run_id,
+        as_of=as_of,
+        scope_feeds=scope_feeds,
+        metrics=metrics,
+        full=full,
+    )
+
+
+@task(name="stage reports", cache_policy=NO_CACHE, persist_result=False)
+def stage_reports_task(
+    staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict[str, Any], gates: dict
+) -> reports.PendingReports:
+    """The night's reports into its staging folder (the workbooks are written meanwhile)."""
+    return reports.stage_reports(staging, as_of, run_id, status, rows, counts, gates)
+
+
+@task(name="publish", cache_policy=NO_CACHE, persist_result=False)
+def publish_task(
+    engine: Engine, run_id: int, night: NightPublication, counts: dict[str, Any], pending: reports.PendingReports
+) -> dict[str, float]:
+    """The store's one writing transaction; the workbooks must be written before it commits."""
+    try:
+        return writes.publish_night(engine, run_id, night.publication, counts, before_commit=pending.finish)
+    finally:
+        pending.close()
+
+
+@task(name="reports in place", cache_policy=NO_CACHE, persist_result=False)
+def reports_in_place_task(staging: Path, final: Path) -> Path:
+    return reports.commit_reports(staging, final)
+
+
+@task(name="save matching state", cache_policy=NO_CACHE, persist_result=False)
+def save_state_task(result: MatchResult, state_dir: Path) -> None:  # passed quoted, as to prepare_task
+    save_state(result, state_dir)
+
+
+# --- Dask -----------------------------------------------------------------------------------------
+
+
 def _dask_scheduler() -> str | None:
     """The scheduler address of the flow's Dask task runner (None when it runs on threads), read
     as prefect_dask.get_dask_client reads it in a flow (inside a task it looks for a worker's)."""
-    from prefect.context import FlowRunContext
-
     runner = getattr(FlowRunContext.get(), "task_runner", None)
     if type(runner).__name__ != "DaskTaskRunner" or getattr(runner, "_client", None) is None:
         return None
-    return runner._client.scheduler_info()["address"]
+    return str(runner._client.scheduler_info()["address"])  # type: ignore[union-attr]
 
 
-def _compare_on_cluster(frames: list[pd.DataFrame], pairs_per_partition: int, address: str):
-    """Compare candidate pairs as Dask tasks, ``pairs_per_partition`` each, on the flow's cluster;
+class _ClusterComparer:
+    """Compares candidate pairs as Dask tasks, ``pairs_per_partition`` each, on the flow's cluster;
     the night's frames go to each worker once. A night with few pairs compares them here."""
-    import uuid
 
-    from nominal.matching.comparisons import compare
-    from nominal.matching.partitions import compare_partition, joined, partition_bounds
+    def __init__(self, frames: list[pd.DataFrame], pairs_per_partition: int, address: str):
+        self.frames, self.pairs_per_partition, self.address = frames, pairs_per_partition, address
+        self.partitions = 1  # read by matching for its stats
 
-    def compare_pairs(records, settings, a, b):
-        if len(a) <= pairs_per_partition:
+    def __call__(self, records: Records, settings: Settings, a: np.ndarray, b: np.ndarray) -> Gamma:
+        if len(a) <= self.pairs_per_partition:
             return compare(records, settings, a, b)
+        # distributed is imported only on a Dask night: it takes a second and needs the cluster's extras
         from distributed import Client
 
         night = uuid.uuid4().hex
-        with Client(address) as client:  # the cluster prefect-dask runs the flow's tasks on
-            shared = client.scatter(frames, broadcast=True)
+        with Client(self.address) as client:  # the cluster prefect-dask runs the flow's tasks on
+            shared = client.scatter(self.frames, broadcast=True)
+            bounds = partition_bounds(len(a), self.pairs_per_partition)
             parts = [
                 client.submit(compare_partition, night, shared, settings, a[lo:hi], b[lo:hi], pure=False)
-                for lo, hi in partition_bounds(len(a), pairs_per_partition)
+                for lo, hi in bounds
             ]
             gammas = client.gather(parts)
         log.info("compared %d candidate pairs in %d partitions on the Dask cluster", len(a), len(parts))
-        compare_pairs.partitions = len(parts)
+        self.partitions = len(parts)
         return joined(gammas)
 
-    compare_pairs.partitions = 1
-    return compare_pairs
+
+def _compare_on_cluster(frames: list[pd.DataFrame], pairs_per_partition: int, address: str) -> _ClusterComparer:
+    return _ClusterComparer(frames, pairs_per_partition, address)
 
 
-def _feed_task(config: Config):
+# --- the night ------------------------------------------------------------------------------------
+
+
+def _feed_task(config: Config) -> Any:
     retries = config.schedule.retries
     delays = exponential_backoff(backoff_factor=config.schedule.retry_delay_seconds)(retries) if retries else 0
     return ingest_and_validate.with_options(retries=retries, retry_delay_seconds=delays)
 
 
-def staging_folder_path(config: Config, as_of: dt.date, run_id: int) -> Path:
-    from nominal.publish.reports import staging_path
-
-    return staging_path(config.reports_dir, as_of, run_id)
-
-
 def _unreachable_feed(feed: str, exc: BaseException) -> FeedNight:
     error = {"text": f"{feed}: source unreachable after retries: {exc}"}
-    return FeedNight(FeedIngest(feed=feed, status="failed", error=error), failed_feed(feed, error))
+    return FeedNight(FeedIngest(feed=feed, status=FAILED, error=error), failed_feed(feed, error))
 
 
 def run_night(
@@ -176,165 +269,172 @@ def run_night(
     db_url: str | None = None,
     full: bool = False,
     pairs_per_partition: int = PAIRS_PER_PARTITION,
-) -> dict:
+) -> NightSummary:
     """One night end to end, inside the flow (its tasks need a flow run); returns its summary. Raises GateFailed,
     StoreUnavailable, RunLocked or the stage's error, after recording the run's end."""
-    from nominal.store import db, writes
-
     url = db_url or config.db_url
     engine = db.ensure_schema(url)  # a database that is down fails here: nothing started, nothing published
-    feeds = [f.name for f in config.enabled_feeds()]
+    rules = load_rules(config.publish_rules_path())  # a bad rules file stops the night before any work
     writes.acquire_lock(engine, as_of)
     try:
         abandoned = writes.fail_abandoned_runs(engine)
         if abandoned:
             log.warning("%d earlier run(s) had stopped without finishing: marked failed", abandoned)
-        run_id = writes.start_run(engine, "sync", as_of, feeds)
+        run = start_run(engine, RunKind.SYNC, as_of, [f.name for f in config.enabled_feeds()])
+        night = _Night(config, engine, url, run, rules, landing, full, pairs_per_partition)
         try:
-            return _night(config, engine, url, run_id, as_of, landing, full, pairs_per_partition)
+            return night.run()
         except BaseException as exc:
             if not isinstance(exc, GateFailed):
-                # a data or disk error says where; anything else only its kind (its text could hold a value)
-                message = str(exc) if isinstance(exc, (NominalError, OSError)) else exc.__class__.__name__
-                writes.finish_run(engine, run_id, "failed", {}, f"sync stopped: {message}")
-                shutil.rmtree(staging_folder_path(config, as_of, run_id), ignore_errors=True)
+                run.fail("sync", exc)
+                shutil.rmtree(night.staging_path, ignore_errors=True)
             raise
     finally:
         writes.release_lock(engine)
 
 
-def _night(
-    config: Config,
-    engine,
-    url: str,
-    run_id: int,
-    as_of: dt.date,
-    landing: Path | None,
-    full: bool,
-    pairs_per_partition: int,
-) -> dict:
-    from nominal.publish.exceptions import merge_exceptions
-    from nominal.publish.publication import StoreNow, prepare, validation_findings
-    from nominal.publish.reports import commit_reports, stage_reports, staging_folder
-    from nominal.publish.rules import load_rules
-    from nominal.store import writes
+class _Night:
+    """One night's run: the flow's body as a recipe of stages."""
 
-    from .match import save_state
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        url: str,
+        run: RunRecord,
+        rules: PublishRules,
+        landing: Path | None,
+        full: bool,
+        pairs_per_partition: int,
+    ):
+        self.config, self.engine, self.url, self.record, self.rules = config, engine, url, run, rules
+        self.landing, self.full, self.pairs_per_partition = landing, full, pairs_per_partition
+        self.as_of = run.as_of
+        self.staging_path = reports.staging_path(config.reports_dir, self.as_of, run.run_id)
+        self.final = config.reports_dir / self.as_of.isoformat()
+        self.watch = Stopwatch()
 
-    watch = Stopwatch()
-    lap, seconds = watch.lap, watch.seconds
+    def run(self) -> NightSummary:
+        lap = self.watch.lap
+        staging = reports.staging_folder(self.config.reports_dir, self.as_of, self.record.run_id)
+        reading = self._read_store()  # the store as last published, read while the feeds load
+        nights = self._ingest_and_validate(staging)
+        lap("ingest_validate")
+        ingests = NightIngest(self.as_of, self.record.run_id, [n.ingest for n in nights])
+        record_deliveries(self.engine, self.record.run_id, self.as_of, ingests.feeds)
+        gates = {n.validation.feed: n.validation.gate.as_dict() for n in nights}
+        metrics = pd.concat([n.validation.metrics for n in nights], ignore_index=True).to_dict("records")
+        validation = pd.concat([n.validation.exceptions for n in nights], ignore_index=True)
+        counts: dict[str, Any] = {"ingest": ingests.counts(), "gates": {f: g["passed"] for f, g in gates.items()}}
+        records = self._records(ingests)
 
-    rules = load_rules(config.publish_rules_path())  # a bad rules file stops the night before any work
-    final = config.reports_dir / as_of.isoformat()
-    staging = staging_folder(config.reports_dir, as_of, run_id)
-    docs = (lambda name: staging / "data_docs" / name) if config.validation.data_docs else (lambda name: None)
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nominal-store-read")
-    reading = reader.submit(
-        StoreNow.read, engine
-    )  # the store as last published, read while the feeds load (the lock is ours)
-    reader.shutdown(wait=False)
-    feed_task = _feed_task(config)
-    futures = {
-        name: feed_task.submit(config, name, as_of, landing, docs(name), url)
-        for name in (f.name for f in config.enabled_feeds())
-    }
-    nights: list[FeedNight] = []
-    for name, future in futures.items():
-        try:
-            nights.append(future.result())
-        except SourceUnavailable as exc:
-            nights.append(_unreachable_feed(name, exc))
-    lap("ingest_validate")
-    ingests = [n.ingest for n in nights]
-    record_deliveries(engine, run_id, as_of, ingests)
-    gates = {n.validation.feed: n.validation.gate.as_dict() for n in nights}
-    metrics = pd.concat([n.validation.metrics for n in nights], ignore_index=True).to_dict("records")
-    validation = pd.concat([n.validation.exceptions for n in nights], ignore_index=True)
-    counts: dict = {"ingest": ingest_counts(ingests), "gates": {f: g["passed"] for f, g in gates.items()}}
-    loaded = [n.ingest for n in nights if n.ingest.ok]
-    records = (
-        pd.concat([i.canonical for i in loaded], ignore_index=True)
-        if loaded
-        else pd.DataFrame(columns=["feed", "source_key"])
-    )
+        failed = [f"{feed}: {'; '.join(g['reasons'])}" for feed, g in gates.items() if not g["passed"]]
+        if failed:
+            self._stop(staging, records, validation, reading.result(), metrics, counts, gates, failed)
 
-    failed = [f"{feed}: {'; '.join(g['reasons'])}" for feed, g in gates.items() if not g["passed"]]
-    if failed:
-        message = "gate failed, nothing published — " + " | ".join(failed)
-        people = records.assign(person_id=pd.NA)
-        rows = merge_exceptions(
-            validation_findings(validation, people), reading.result().exceptions, run_id, writes.utcnow(), set()
+        published = reading.result()  # read once: matching keeps person ids stable with its links
+        lap("read_store")  # what is left of the read once the feeds are in
+        links = published.links[["feed", "source_key", "person_id"]]
+        result = match_task(self.config, [records], self.url, self.full, links, self.pairs_per_partition)
+        lap("match")
+        counts["match"] = _match_counts(result)
+        scope = {i.feed for i in ingests.feeds if i.ok}
+        night = prepare_task(
+            records, quote(result), validation, published, self.rules, self.record.run_id, self.as_of, scope, metrics, self.full
         )
-        pending = stage_reports(staging, as_of, run_id, "gate_failed", rows, counts, gates)
+        counts["publish"] = night.counts
+        lap("prepare_publication")
+        pending = stage_reports_task(
+            staging, self.as_of, self.record.run_id, RunStatus.SUCCEEDED, night.exceptions_tonight, counts, gates
+        )
+        lap("reports")
+        counts["seconds"] = self.watch.seconds
+        counts["store_seconds"] = publish_task(self.engine, self.record.run_id, night, counts, pending)
+        self.record.mark_finished(RunStatus.SUCCEEDED, counts)
+        lap("publish")  # includes waiting for the workbooks, written meanwhile
+        reports_in_place_task(staging, self.final)
+        save_state_task(quote(result), self.config.match_state_dir)  # after the commit: a failed night leaves the last state
+        lap("save_state")
+        log.info("night %s published in %s", self.as_of, self.watch.seconds)
+        _artifacts(self.as_of, self.record.run_id, RunStatus.SUCCEEDED, counts, gates)
+        return NightSummary(
+            self.as_of, self.record.run_id, RunStatus.SUCCEEDED, self.final, counts, gates, self.watch.seconds
+        )
+
+    def _read_store(self) -> Future[PublishedState]:
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nominal-store-read")
+        reading = reader.submit(queries.published_state, self.engine)  # the lock is ours: nothing else writes
+        reader.shutdown(wait=False)
+        return reading
+
+    def _ingest_and_validate(self, staging: Path) -> list[FeedNight]:
+        docs: Callable[[str], Path | None] = (
+            (lambda name: staging / "data_docs" / name) if self.config.validation.data_docs else (lambda name: None)
+        )
+        feed_task = _feed_task(self.config)
+        names = [f.name for f in self.config.enabled_feeds()]
+        futures = {n: feed_task.submit(self.config, n, self.as_of, self.landing, docs(n), self.url) for n in names}
+        nights: list[FeedNight] = []
+        for name, future in futures.items():
+            try:
+                nights.append(future.result())
+            except SourceUnavailable as exc:
+                nights.append(_unreachable_feed(name, exc))
+        return nights
+
+    @staticmethod
+    def _records(ingests: NightIngest) -> pd.DataFrame:
+        """Tonight's records of every loaded feed, in one frame (each feed's own copy is let go)."""
+        loaded = [i for i in ingests.feeds if i.ok and i.canonical is not None]
+        if not loaded:
+            return pd.DataFrame(columns=["feed", "source_key"])
+        records = pd.concat([i.canonical for i in loaded], ignore_index=True)
+        for ingest in loaded:  # one copy in memory, not two
+            ingest.canonical = None
+        return records
+
+    def _stop(
+        self,
+        staging: Path,
+        records: pd.DataFrame,
+        validation: pd.DataFrame,
+        published: PublishedState,
+        metrics: list[dict[str, Any]],
+        counts: dict[str, Any],
+        gates: dict[str, dict[str, Any]],
+        failed: list[str],
+    ) -> None:
+        """A gate failed: tonight's exceptions are recorded with the run's end, nothing is published."""
+        message = "gate failed, nothing published — " + " | ".join(failed)
+        rows = stopped_night_exceptions(records, validation, published, self.record.run_id, utcnow())
+        pending = stage_reports_task(staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, rows, counts, gates)
         try:
             writes.record_exceptions(
-                engine, run_id, rows, metrics, "gate_failed", counts, message, before_commit=pending.finish
+                self.engine,
+                self.record.run_id,
+                rows,
+                metrics,
+                RunStatus.GATE_FAILED,
+                counts,
+                message,
+                before_commit=pending.finish,
             )
         finally:
             pending.close()
-        commit_reports(staging, final)
-        _artifacts(as_of, run_id, "gate_failed", counts, gates)
+        self.record.mark_finished(RunStatus.GATE_FAILED, counts, message)
+        reports_in_place_task(staging, self.final)
+        _artifacts(self.as_of, self.record.run_id, RunStatus.GATE_FAILED, counts, gates)
         raise GateFailed(message)
 
-    for ingest in loaded:  # the night's records are in ``records`` now: one copy in memory, not two
-        ingest.canonical = None
-    in_store = reading.result()  # read once: matching keeps person ids stable with its links
-    lap("read_store")  # what is left of the read once the feeds are in
-    result = match_task(
-        config, [records], url, full, in_store.links[["feed", "source_key", "person_id"]], pairs_per_partition
-    )
-    lap("match")
-    counts["match"] = {
-        **{k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")},
-        "match_rate": float((result.clusters.groupby("person_id")["source_key"].transform("size") > 1).mean()),
-    }
-    night = prepare(
-        records,
-        result.clusters,
-        result.review,
-        result.events,
-        validation,
-        in_store,
-        rules,
-        run_id=run_id,
-        as_of=as_of,
-        scope_feeds={i.feed for i in loaded},
-        metrics=metrics,
-        full=full,
-    )
-    counts["publish"] = night.counts
-    lap("prepare_publication")
-    pending = stage_reports(staging, as_of, run_id, "succeeded", night.exceptions_tonight, counts, gates)
-    lap("reports")
-    counts["seconds"] = seconds
-    try:
-        counts["store_seconds"] = writes.publish_night(
-            engine, run_id, night.publication, counts, before_commit=pending.finish
-        )
-    finally:
-        pending.close()
-    lap("publish")  # includes waiting for the workbooks, written meanwhile
-    commit_reports(staging, final)
-    save_state(result, config.match_state_dir)  # after the commit: a failed night leaves the last state
-    lap("save_state")
-    log.info("night %s published in %s", as_of, seconds)
-    _artifacts(as_of, run_id, "succeeded", counts, gates)
-    return {
-        "as_of": as_of.isoformat(),
-        "run_id": run_id,
-        "status": "succeeded",
-        "reports": str(final),
-        "counts": counts,
-        "gates": gates,
-        "seconds": seconds,
-    }
+
+def _match_counts(result: MatchResult) -> dict[str, Any]:
+    person_sizes = result.clusters.groupby("person_id")["source_key"].transform("size")
+    stats = {k: v for k, v in result.stats.items() if k not in ("seconds", "peak_mb")}
+    return {**stats, "match_rate": float((person_sizes > 1).mean())}
 
 
-def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: dict) -> None:
+def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict[str, Any], gates: dict[str, Any]) -> None:
     """A masked summary for the Prefect UI: counts only, never a name, date of birth or identifier."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-    from prefect.context import get_run_context
-
     try:
         get_run_context()
     except Exception:  # called outside a flow run (plain run_night): nothing to attach to
@@ -351,8 +451,9 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
             for f, g in gates.items()
         ],
         "",
-        f"Persons: {publish.get('persons', 0):,} ({publish.get('persons_written', 0):,} written, {publish.get('persons_retired', 0):,} retired). "
-        f"Exceptions: {exceptions.get('new', 0):,} new, {exceptions.get('open', 0):,} open, {exceptions.get('closed', 0):,} closed.",
+        f"Persons: {publish.get('persons', 0):,} ({publish.get('persons_written', 0):,} written, "
+        f"{publish.get('persons_retired', 0):,} retired). Exceptions: {exceptions.get('new', 0):,} new, "
+        f"{exceptions.get('open', 0):,} open, {exceptions.get('closed', 0):,} closed.",
     ]
     create_markdown_artifact("\n".join(lines), key="nightly-summary", description=f"night {as_of}")
     table = [
@@ -367,6 +468,9 @@ def _artifacts(as_of: dt.date, run_id: int, status: str, counts: dict, gates: di
     create_table_artifact(table, key="nightly-gates", description=f"gates, night {as_of}")
 
 
+# --- the flow -------------------------------------------------------------------------------------
+
+
 @flow(name="nightly_sync", persist_result=False, log_prints=False)
 def nightly_sync(
     as_of: str | None = None,
@@ -376,7 +480,7 @@ def nightly_sync(
     full: bool = False,
     config: Any = None,  # a loaded Config; Any because Prefect validates parameters by annotation
     pairs_per_partition: int = PAIRS_PER_PARTITION,
-) -> dict:
+) -> NightSummary:
     """The nightly sync. ``as_of`` defaults to today (a scheduled run is for its own night);
     ``config`` (a loaded Config) is for callers that hold one, else ``config_path`` is loaded."""
     night = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
@@ -392,12 +496,13 @@ def nightly_sync(
     )
 
 
-def sync_flow(runner: str = "threads", address: str | None = None):
+def sync_flow(runner: str = "threads", address: str | None = None) -> Any:
     """The flow with its task runner: threads (default) or a Dask cluster through prefect-dask."""
     if runner == "dask":
+        # prefect_dask is imported only for a Dask night: it brings distributed (a second to import)
         from prefect_dask import DaskTaskRunner
 
-        options = (
+        options: dict[str, Any] = (
             {"address": address}
             if address
             else {"cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True}}
@@ -416,10 +521,10 @@ def run_night_in_flow(
     runner: str = "threads",
     address: str | None = None,
     pairs_per_partition: int = PAIRS_PER_PARTITION,
-) -> dict:
+) -> NightSummary:
     """Run one night through the flow with a loaded config (the CLI and tests)."""
     flow_ = sync_flow(runner, address)
-    return flow_(
+    return flow_(  # type: ignore[no-any-return]
         as_of=night.isoformat(),
         config=config,
         landing=str(landing) if landing else None,
@@ -427,3 +532,6 @@ def run_night_in_flow(
         full=full,
         pairs_per_partition=pairs_per_partition,
     )
+
+
+__all__ = ["GateFailed", "NightSummary", "masked_reason", "nightly_sync", "run_night", "run_night_in_flow", "sync_flow"]

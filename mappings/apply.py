@@ -10,17 +10,41 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import pandas as pd
 
 from nominal import canonical, text
 from nominal.errors import FeedError
 from nominal.masking import mask_series
+from nominal.schema import STR, Field, schema
 
 from .parsers import MASK_KIND, PARSERS, ParseContext, Parsed, apply_normalisers, blank_to_na
 from .spec import IDENTIFIER_TYPES, FieldSpec, MappingSpec
 
-ISSUE_COLUMNS = ("feed", "source", "row", "source_key", "field", "column", "value", "reason", "kind")
+
+class IssueKind(StrEnum):
+    UNPARSEABLE = "unparseable"  # not a value of the field's type (or not matching its pattern)
+    TOO_LONG = "too_long"  # longer than the field's max_length (kept whole)
+    MISSING_KEY = "missing_key"  # a blank key: the row is dropped
+
+
+# What mapping emits beside the canonical frame: one row per value that could not be used as sent.
+ISSUES = schema(
+    "mapping issues",
+    (
+        Field("feed", STR, "the feed", nullable=False),
+        Field("source", STR, "file name, table or URL the record was read from"),
+        Field("row", "int64", "1-based data row within the source"),
+        Field("source_key", STR, "the record's key (masked where it is an identifier)"),
+        Field("field", STR, "the canonical field"),
+        Field("column", STR, "the source column"),
+        Field("value", STR, "the value as sent, masked"),
+        Field("reason", STR, "why it could not be used, in words"),
+        Field("kind", STR, "what kind of issue", IssueKind, False),
+    ),
+)
+ISSUE_COLUMNS = ISSUES.columns
 _SAFE_CODE = r"[A-Za-z0-9 ._/-]{1,20}"
 
 
@@ -29,9 +53,6 @@ class MappedFeed:
     frame: pd.DataFrame  # the canonical frame (nominal/canonical.py) plus the mapping's extra fields
     issues: pd.DataFrame  # ISSUE_COLUMNS, one row per value that could not be used as sent
     unexpected_columns: list[str] = field(default_factory=list)  # in the source, not in the mapping
-
-    def issue_counts(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.issues.groupby("kind").size().items()} if len(self.issues) else {}
 
 
 def check_columns(spec: MappingSpec, columns: list[str], *, feed: str, source: str) -> list[str]:
@@ -77,14 +98,14 @@ def map_records(
         out[name] = parsed.values
         if parsed.raw is not None and name in canonical.RAW_KEPT:
             out[f"{name}_raw"] = parsed.raw
-        problems.append(_issues(parsed.reason, values, name, field_spec, kind="unparseable"))
+        problems.append(_issues(parsed.reason, values, name, field_spec, kind=IssueKind.UNPARSEABLE))
         if field_spec.max_length:
             too_long = values.str.len() > field_spec.max_length
             reason = pd.Series(pd.NA, index=values.index, dtype="str").mask(
                 too_long.fillna(False).astype(bool),
                 f"longer than {field_spec.max_length} characters (kept whole)",
             )
-            problems.append(_issues(reason, values, name, field_spec, kind="too_long"))
+            problems.append(_issues(reason, values, name, field_spec, kind=IssueKind.TOO_LONG))
 
     frame = pd.DataFrame(out, index=raw.index)
     issues = pd.concat([p for p in problems if len(p)] or [_empty_issues()], ignore_index=False)
@@ -96,7 +117,7 @@ def map_records(
                 "column": spec.fields["source_key"].columns[0],
                 "value": "",
                 "reason": "record has no key: not loaded",
-                "kind": "missing_key",
+                "kind": IssueKind.MISSING_KEY,
             },
             index=frame.index[keyless],
         )

@@ -244,5 +244,7 @@ MASK_KIND = {
     "aliases": "name",
     "date": "date",
     "datetime": "date",
-    **dict.fromkeys(("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode"), "identifier"),
+    **dict.fromkeys(
+        ("pnc_id", "cro_number", "noms_number", "crn", "ni_number", "booking_no", "postcode"), "identifier"
+    ),
 }

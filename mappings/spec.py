@@ -19,15 +19,13 @@ absent from a delivery is marked ``optional: true``; every other named column is
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nominal import canonical
-from nominal.errors import ConfigError
+from nominal.yamlfile import load_model
 
 TYPES: dict[str, str] = {
     "key": "the record's key: trimmed, upper case; a blank key drops the row with an issue",
@@ -139,25 +137,5 @@ class MappingSpec(BaseModel):
         return {c for spec in self.all_fields().values() for c in spec.columns}
 
 
-@lru_cache(maxsize=64)
-def _load_cached(path: Path, mtime: float) -> MappingSpec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) from None
-    try:
-        return MappingSpec.model_validate(raw)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {'unknown key' if err['type'] == 'extra_forbidden' else err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {details}") from None
-
-
 def load_mapping(path: str | Path) -> MappingSpec:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"mapping file {path} not found")
-    return _load_cached(path.resolve(), path.stat().st_mtime)
+    return load_model(Path(path), MappingSpec, "mapping file")

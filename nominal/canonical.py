@@ -58,11 +58,6 @@ DTYPES: dict[str, str] = {f.name: f.dtype for f in FIELDS}
 MAPPABLE: tuple[str, ...] = tuple(
     name for name in COLUMNS if name not in {"feed", "extract_date", "_source", "_row"} and not name.endswith("_raw")
 )
-PROVENANCE = ("_feed", "_source", "_row")  # columns every connector adds to its raw frame
-
-
-def empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in DTYPES.items()})
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:

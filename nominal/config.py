@@ -1,21 +1,23 @@
-"""``nominal.yaml``: feeds, store, thresholds and schedule, validated on load.
+"""``nominal.yaml``: feeds, store, thresholds and schedule, as a validated model.
 
-Every mistake is reported with the key that holds it (``feeds[0].conector: unknown key — did you
-mean 'connector'?``). Relative paths in a config file are relative to that file's folder; in the
-shipped default config they are relative to the working directory.
+This is the configuration's shape only (the core knows no stage). What only a stage can judge —
+that a connector exists and takes these options, that a mapping file parses, that matching's
+settings load — is checked by ``nominal.flows.configuration.load_config``, which every command
+uses. Every mistake is reported with the key that holds it (``feeds[0].conector: unknown key —
+did you mean 'connector'?``). Relative paths in a config file are relative to that file's folder;
+in the shipped default config they are relative to the working directory.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from nominal.errors import ConfigError
+from nominal.yamlfile import Strict, read_yaml, validate
 
 SHIPPED_CONFIG = Path(__file__).with_name("default_config.yaml")
 LOCAL_CONFIG = Path("nominal.yaml")
@@ -24,15 +26,11 @@ SHIPPED_SUITES = Path(__file__).parent / "expectations" / "suites"
 DB_URL_ENV = "NOMINAL_DB_URL"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StoreConfig(_Strict):
+class StoreConfig(Strict):
     url: str = Field("sqlite:///nominal.db", description="SQLAlchemy URL; env NOMINAL_DB_URL overrides")
 
 
-class FeedConfig(_Strict):
+class FeedConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short lower-case name, e.g. police")
     connector: str
     options: dict[str, Any] = Field(default_factory=dict)
@@ -40,43 +38,34 @@ class FeedConfig(_Strict):
     suite: str | None = Field(None, description="expectation suite: a path, or a name shipped in expectations/suites/")
     enabled: bool = True
 
-    @field_validator("connector")
-    @classmethod
-    def _known_connector(cls, value: str) -> str:
-        from nominal.connectors import CONNECTORS
 
-        if value not in CONNECTORS:
-            raise ValueError(f"unknown connector {value!r}; one of {', '.join(CONNECTORS)}")
-        return value
-
-
-class Thresholds(_Strict):
+class Thresholds(Strict):
     row_drop_max: float = Field(0.20, ge=0, le=1, description="largest fall in a feed's rows against its recent runs")
     error_rate_max: float = Field(0.10, ge=0, le=1, description="largest share of a feed's records with errors")
     row_history_nights: int = Field(7, ge=1, le=366, description="recent nights a feed's row count is compared with")
 
 
-class ValidationConfig(_Strict):
+class ValidationConfig(Strict):
     common_suite: str | None = Field("common.json", description="rules for every feed; a path or a shipped suite name")
     data_docs: bool = Field(True, description="build GX Data Docs for every run")
     schema_drift_severity: Literal["critical", "error", "warning"] = "warning"
 
 
-class MatchingConfig(_Strict):
+class MatchingConfig(Strict):
     settings: str | None = Field(None, description="model settings YAML; default matching/default_settings.yaml")
     state_dir: str = Field(
         "state/matching", description="what a night's matching leaves for the next: model, pairs, persons"
     )
 
 
-class PublishConfig(_Strict):
+class PublishConfig(Strict):
     rules: str | None = Field(
         None, description="publish rules YAML (survivorship, conflicts, discrepancies); default publish/rules.yaml"
     )
     reports: str = Field("reports", description="folder of each night's reports: <reports>/<as-of date>/")
 
 
-class ScheduleConfig(_Strict):
+class ScheduleConfig(Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
     retries: int = Field(
@@ -85,7 +74,7 @@ class ScheduleConfig(_Strict):
     retry_delay_seconds: float = Field(30, ge=0, description="first retry's delay; each later one doubles")
 
 
-class Config(_Strict):
+class Config(Strict):
     landing: str = Field("landing", description="folder where deliveries arrive: <landing>/<feed>/<date>/")
     archive: str = Field("archive", description="folder of read-only copies of every loaded extract")
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -180,104 +169,14 @@ def default_config_path() -> Path:
     return LOCAL_CONFIG if LOCAL_CONFIG.is_file() else SHIPPED_CONFIG
 
 
-def load_config(path: str | os.PathLike | None = None) -> Config:
-    """Load and validate a config file (default ./nominal.yaml, else the shipped one)."""
+def read_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config file's shape (default ./nominal.yaml, else the shipped one).
+
+    Commands use ``nominal.flows.configuration.load_config``, which also checks what the stages judge.
+    """
     path = Path(path) if path else default_config_path()
-    if not path.is_file():
-        raise ConfigError(f"config file {path} not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    raw = read_yaml(path, "config file")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     base_dir = Path.cwd() if path.resolve() == SHIPPED_CONFIG.resolve() else path.resolve().parent
-    try:
-        config = Config.model_validate({**raw, "base_dir": base_dir, "source": path})
-    except ValidationError as exc:
-        raise ConfigError(_describe(path, exc, Config)) from None
-    problems = _check_feeds(config)
-    if problems:
-        raise ConfigError(f"{path}:\n  " + "\n  ".join(problems))
-    return config
-
-
-def _check_feeds(config: Config) -> list[str]:
-    """Connector options and mapping files are validated now, not halfway through a night."""
-    from nominal.connectors import connector
-    from nominal.mappings.spec import load_mapping
-
-    problems = []
-    for i, feed in enumerate(config.feeds):
-        options_model = connector(feed.connector).Options
-        try:
-            options_model.model_validate(feed.options)
-        except ValidationError as exc:
-            problems += _problems(exc, options_model, prefix=f"feeds[{i}].options")
-        mapping = config.mapping_path(feed)
-        try:
-            load_mapping(mapping)
-        except ConfigError as exc:
-            problems.append(f"feeds[{i}].mapping: {exc}")
-        suite = config.suite_path(feed)
-        if suite is not None and not suite.is_file():
-            problems.append(f"feeds[{i}].suite: {suite} not found")
-    common = config.common_suite_path()
-    if common is not None and not common.is_file():
-        problems.append(f"validation.common_suite: {common} not found")
-    settings = config.match_settings_path()
-    if settings is not None:
-        from nominal.matching.settings import load_settings
-
-        try:
-            load_settings(settings)
-        except ConfigError as exc:
-            problems.append(f"matching.settings: {exc}")
-    return problems
-
-
-def _describe(path: Path, exc: ValidationError, model: type[BaseModel]) -> str:
-    return f"{path}:\n  " + "\n  ".join(_problems(exc, model))
-
-
-def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
-    lines = []
-    for error in exc.errors():
-        loc = _format_loc(error["loc"], prefix)
-        if error["type"] == "extra_forbidden":
-            key = str(error["loc"][-1])
-            known = _known_keys(model, error["loc"][:-1])
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" — did you mean {close[0]!r}?" if close else (f" (known: {', '.join(known)})" if known else "")
-            lines.append(f"{loc}: unknown key{hint}")
-        elif error["type"] == "missing":
-            lines.append(f"{loc}: required key is missing")
-        else:
-            lines.append(f"{loc}: {error['msg']}")
-    return lines
-
-
-def _format_loc(loc: tuple, prefix: str) -> str:
-    text = prefix
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys allowed where an unknown one was found, for a did-you-mean hint."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if current is None:
-            return []
-    return [name for name, f in current.model_fields.items() if not f.exclude]
+    return validate(Config, raw, path, extra={"base_dir": base_dir, "source": path})

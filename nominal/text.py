@@ -55,8 +55,3 @@ def squeeze(s: pd.Series) -> pd.Series:
     """Upper case with all white space removed; blank becomes NA."""
     out = upper(replace(s, r"\s+", ""))
     return out.where(out.str.len() > 0)
-
-
-def collapse_spaces(s: pd.Series) -> pd.Series:
-    """Runs of white space (line breaks included) as one space, ends trimmed."""
-    return replace(s, r"\s+", " ").str.strip()

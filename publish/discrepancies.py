@@ -16,7 +16,7 @@ import pandas as pd
 
 from .findings import concat, empty, findings, record_ref
 from .keys import isin
-from .rules import DiscrepancyRule
+from .rules import Discrepancy, DiscrepancyRule
 
 Rule = Callable[[pd.DataFrame, dt.date, DiscrepancyRule], pd.DataFrame]
 RELEASED = ("RELEASED_ON_LICENCE", "COMMUNITY_ORDER", "POST_SENTENCE_SUPERVISION")
@@ -197,15 +197,15 @@ def licence_without_police_nominal(records: pd.DataFrame, as_of: dt.date, rule: 
     )
 
 
-RULES: dict[str, Rule] = {
-    "in_custody_but_released": in_custody_but_released,
-    "release_date_passed": release_date_passed,
-    "mappa_differs": mappa_differs,
-    "notification_overdue": notification_overdue,
-    "rso_without_address": rso_without_address,
-    "licence_without_police_nominal": licence_without_police_nominal,
+RULES: dict[Discrepancy, Rule] = {
+    Discrepancy.IN_CUSTODY_BUT_RELEASED: in_custody_but_released,
+    Discrepancy.RELEASE_DATE_PASSED: release_date_passed,
+    Discrepancy.MAPPA_DIFFERS: mappa_differs,
+    Discrepancy.NOTIFICATION_OVERDUE: notification_overdue,
+    Discrepancy.RSO_WITHOUT_ADDRESS: rso_without_address,
+    Discrepancy.LICENCE_WITHOUT_POLICE_NOMINAL: licence_without_police_nominal,
 }
 
 
-def discrepancies(records: pd.DataFrame, as_of: dt.date, rules: dict[str, DiscrepancyRule]) -> pd.DataFrame:
+def discrepancies(records: pd.DataFrame, as_of: dt.date, rules: dict[Discrepancy, DiscrepancyRule]) -> pd.DataFrame:
     return concat([RULES[name](records, as_of, rule) for name, rule in rules.items() if rule.enabled])

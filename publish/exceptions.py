@@ -10,7 +10,7 @@ and a data hash (what it is about). Merging tonight's with the store's:
   data changes;
 - no longer found, among what tonight checked (``scope``): ``resolved`` by source.
 
-The result is every row to write, in the store's columns (``store.writes.publish_night``).
+The result is every row to write, in the store's columns (``nominal.tables.EXCEPTIONS``).
 """
 
 from __future__ import annotations
@@ -21,34 +21,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from nominal.tables import EXCEPTIONS
+from nominal.vocab import RECORD_KINDS
+
 from .findings import FINDING_COLUMNS
 from .keys import isin
 
-STORE_COLUMNS = (
-    "fingerprint",
-    "kind",
-    "severity",
-    "priority",
-    "rule",
-    "feed",
-    "source_key",
-    "row",
-    "person_id",
-    "field",
-    "other_feed",
-    "other_source_key",
-    "detail",
-    "status",
-    "assignee",
-    "data_hash",
-    "first_seen_run_id",
-    "last_seen_run_id",
-    "first_seen_at",
-    "last_seen_at",
-    "resolved_at",
-    "resolution",
-)
-RECORD_KINDS = ("validation", "parse", "rule_skipped", "feed", "schema_drift")  # raised per feed by validation
 RESOLVED_BY_SOURCE = "resolved by source: no longer found"
 REOPENED = "reopened: the data changed since it was dismissed"
 
@@ -121,9 +99,9 @@ def merge_exceptions(
     gone = gone[in_scope.to_numpy()].reset_index()
     if len(gone):
         gone = gone.assign(status="resolved", resolved_at=now, resolution=RESOLVED_BY_SOURCE)
-        rows = pd.concat([rows, gone[[c for c in STORE_COLUMNS if c in gone]]], ignore_index=True)
+        rows = pd.concat([rows, gone[[c for c in EXCEPTIONS.columns if c in gone]]], ignore_index=True)
     rows["row"] = rows["row"].astype("Int64")
-    return rows[list(STORE_COLUMNS)]
+    return rows[list(EXCEPTIONS.columns)]
 
 
 def summary(rows: pd.DataFrame, run_id: int) -> dict[str, int]:

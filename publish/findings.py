@@ -11,23 +11,21 @@ import numpy as np
 import pandas as pd
 
 from nominal.masking import mask_series
+from nominal.schema import OBJECT, Field, schema
+from nominal.tables import EXCEPTIONS
+from nominal.vocab import PRIORITY_BY_SEVERITY, Severity
 
-FINDING_COLUMNS = (
-    "kind",
-    "rule",
-    "severity",
-    "priority",
-    "feed",
-    "source_key",
-    "row",
-    "person_id",
-    "field",
-    "other_feed",
-    "other_source_key",
-    "detail",
-    "data",
+# A finding is an exception row before it is merged with earlier nights': the store's exception
+# columns that describe the problem, and ``data``, what it is about as text (hashed into data_hash).
+FINDINGS = schema(
+    "findings",
+    (
+        *(EXCEPTIONS.field(c) for c in ("kind", "rule", "severity", "priority", "feed", "source_key", "row")),
+        *(EXCEPTIONS.field(c) for c in ("person_id", "field", "other_feed", "other_source_key", "detail")),
+        Field("data", OBJECT, "what the finding is about, as text: a dismissal holds while it is unchanged"),
+    ),
 )
-PRIORITY_BY_SEVERITY = {"critical": "high", "error": "normal", "warning": "low"}
+FINDING_COLUMNS = FINDINGS.columns
 
 
 def empty() -> pd.DataFrame:
@@ -57,7 +55,7 @@ def findings(
             "kind": kind,
             "rule": rule,
             "severity": severity,
-            "priority": PRIORITY_BY_SEVERITY[severity],
+            "priority": PRIORITY_BY_SEVERITY[Severity(severity)],
             "feed": about["feed"].to_numpy(),
             "source_key": about["source_key"].to_numpy(),
             "row": pd.array(about["_row"].to_numpy() if "_row" in about else [pd.NA] * len(about), dtype="Int64"),

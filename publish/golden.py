@@ -16,40 +16,17 @@ import json
 import numpy as np
 import pandas as pd
 
+from nominal.tables import GOLDEN_COLUMNS, GOLDEN_FIELDS
+
+from .keys import record_keys
 from .rules import FieldRule, PublishRules
 
-# Golden fields and their dtypes, in the store's column order (store.models.Person).
-GOLDEN_FIELDS: dict[str, str] = {
-    "forenames": "str",
-    "surname": "str",
-    "date_of_birth": "datetime64[ms]",
-    "sex": "str",
-    "pnc_id": "str",
-    "cro_number": "str",
-    "noms_number": "str",
-    "crn": "str",
-    "ni_number": "str",
-    "postcode": "str",
-    "address": "str",
-    "mappa_category": "Int8",
-    "mappa_level": "Int8",
-    "risk_level": "str",
-    "custody_status": "str",
-    "supervision_status": "str",
-    "registration_type": "str",
-    "registration_start": "datetime64[ms]",
-    "notification_due": "datetime64[ms]",
-    "release_date": "datetime64[ms]",
-}
-GOLDEN_COLUMNS = ("person_id", "status", "status_reason", *GOLDEN_FIELDS, "lineage")
 # Bumped by a release that changes what survivorship publishes: the next night recomputes everyone.
 SURVIVORSHIP_VERSION = 2
 
 
 def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     """Tonight's records with their person id (every record has one: matching places them all)."""
-    from .keys import record_keys
-
     repeated = record_keys(records).duplicated(keep="last")
     if repeated.any():  # a key repeated within a delivery: the last row counts, as in matching (validation reported it)
         records = records[~repeated]
@@ -140,8 +117,6 @@ def accepted_values(records: pd.DataFrame, accepted: pd.DataFrame | None, rules:
     (``accepted``: feed, source_key, field, value; oldest first, so the latest per person and field
     counts). A decision holds while its record still offers the value accepted (or any value, when
     none was named); once the source changes it, the rules choose again."""
-    from .keys import record_keys
-
     if accepted is None or accepted.empty or records.empty:
         return {}
     at = record_keys(records).get_indexer(record_keys(accepted))

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nominal.clock import utcnow
 from nominal.stopwatch import Stopwatch
-from nominal.store.writes import Publication
+from nominal.tables import EXCEPTIONS_SEEN, Publication, PublishedState
 
 from . import findings as F
 from .conflicts import conflicts
@@ -43,31 +44,6 @@ DISCREPANCY_COLUMNS = (
     "address",
     "postcode",
 )
-
-
-@dataclass
-class StoreNow:
-    """What the store holds before tonight's publication (store.queries)."""
-
-    persons: pd.DataFrame  # person_id, status, status_reason, content_hash
-    links: pd.DataFrame  # feed, source_key, person_id, match_probability, linked_by, record_hash
-    exceptions: pd.DataFrame  # store.queries.EXCEPTION_MERGE_COLUMNS
-    dismissed: pd.DataFrame  # exception_fingerprint, value
-    accepted: pd.DataFrame | None = None  # officers' accept_value decisions: feed, source_key, field, value
-    rules: str | None = None  # the fingerprint of the publish rules of the last published night
-
-    @classmethod
-    def read(cls, engine) -> StoreNow:
-        from nominal.store import queries
-
-        return cls(
-            queries.published_persons(engine),
-            queries.published_links(engine),
-            queries.exceptions_for_merge(engine),
-            queries.dismiss_decisions(engine),
-            queries.value_decisions(engine),
-            queries.published_rules(engine),
-        )
 
 
 @dataclass
@@ -105,7 +81,7 @@ def prepare(
     review: pd.DataFrame,
     events: pd.DataFrame,
     validation: pd.DataFrame,
-    now_in_store: StoreNow,
+    now_in_store: PublishedState,
     rules: PublishRules,
     *,
     run_id: int,
@@ -119,8 +95,6 @@ def prepare(
     whose records, links or status changed since the last published night; the others' stand,
     and their open conflicts are carried forward as found again. Every person is recomputed on a
     first night, with ``full``, or when the publish rules changed."""
-    from nominal.store.models import utcnow
-
     now = now or utcnow()
     watch = Stopwatch()
     people = with_persons(records, clusters)
@@ -202,7 +176,17 @@ def prepare(
     return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
 
 
-SEEN_AGAIN_COLUMNS = ["fingerprint", "row", "last_seen_run_id", "last_seen_at"]
+def stopped_night_exceptions(
+    records: pd.DataFrame, validation: pd.DataFrame, published: PublishedState, run_id: int, now: dt.datetime
+) -> pd.DataFrame:
+    """The exception rows of a night stopped at its gates: validation's findings merged with the
+    store's. Nothing was matched, so the records have no person; nothing is resolved by source,
+    since tonight's checks did not run to the end."""
+    people = records.assign(person_id=pd.NA)
+    return merge_exceptions(validation_findings(validation, people), published.exceptions, run_id, now, set())
+
+
+SEEN_AGAIN_COLUMNS = list(EXCEPTIONS_SEEN.columns)
 
 
 def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
@@ -248,7 +232,7 @@ def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndar
 
 
 def _affected_persons(
-    links, same, old_person, gone, clusters, now_in_store: StoreNow, people, keys: pd.Index
+    links, same, old_person, gone, clusters, now_in_store: PublishedState, people, keys: pd.Index
 ) -> np.ndarray:
     """Persons whose golden record may differ from the one published: a record of theirs changed,
     arrived, left or moved (tonight's person and the one it left), their status changed, or an

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from nominal.errors import ConfigError
+from nominal.vocab import Severity
+from nominal.yamlfile import Strict, load_model
 
 SHIPPED_RULES = Path(__file__).with_name("rules.yaml")
-SEVERITY = Literal["critical", "error", "warning"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Discrepancy(StrEnum):
+    """The cross-agency discrepancy rules (``nominal.publish.discrepancies`` implements each)."""
+
+    IN_CUSTODY_BUT_RELEASED = "in_custody_but_released"
+    RELEASE_DATE_PASSED = "release_date_passed"
+    MAPPA_DIFFERS = "mappa_differs"
+    NOTIFICATION_OVERDUE = "notification_overdue"
+    RSO_WITHOUT_ADDRESS = "rso_without_address"
+    LICENCE_WITHOUT_POLICE_NOMINAL = "licence_without_police_nominal"
 
 
-class FieldRule(_Strict):
+class FieldRule(Strict):
     prefer: list[Literal["feeds", "most_common", "recent"]] = Field(default_factory=lambda: ["recent"])
     feeds: list[str] = Field(default_factory=list)
     from_: dict[str, str] = Field(default_factory=dict, alias="from")
@@ -28,22 +35,22 @@ class FieldRule(_Strict):
     with_: list[str] = Field(default_factory=list, alias="with")
 
 
-class ConflictRules(_Strict):
-    severity: SEVERITY = "error"
+class ConflictRules(Strict):
+    severity: Severity = Severity.ERROR
     fields: list[str] = Field(default_factory=list)
     ignore: dict[str, list[str]] = Field(default_factory=dict)
 
 
-class DiscrepancyRule(_Strict):
+class DiscrepancyRule(Strict):
     enabled: bool = True
-    severity: SEVERITY = "error"
+    severity: Severity = Severity.ERROR
     mappa_categories: list[int] = Field(default_factory=lambda: [1, 2])
 
 
-class PublishRules(_Strict):
+class PublishRules(Strict):
     survivorship: dict[str, FieldRule]
     conflicts: ConflictRules = Field(default_factory=ConflictRules)
-    discrepancies: dict[str, DiscrepancyRule] = Field(default_factory=dict)
+    discrepancies: dict[Discrepancy, DiscrepancyRule] = Field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """Changes whenever a rule does: a night after a change recomputes every golden record."""
@@ -51,19 +58,4 @@ class PublishRules(_Strict):
 
 
 def load_rules(path: Path | None = None) -> PublishRules:
-    from nominal.publish.discrepancies import RULES
-
-    path = path or SHIPPED_RULES
-    try:
-        rules = PublishRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"publish rules {path} not found") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML") from None
-    except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {where}") from None
-    unknown = sorted(set(rules.discrepancies) - set(RULES))
-    if unknown:
-        raise ConfigError(f"{path}: discrepancies.{unknown[0]}: unknown rule; one of {', '.join(RULES)}")
-    return rules
+    return load_model(path or SHIPPED_RULES, PublishRules, "publish rules")

@@ -1,15 +1,14 @@
 """Engines, URLs, migrations and sessions for the store.
 
-The store is SQLite by default (a file ``nominal.db`` under the working directory, created on
-first use) and PostgreSQL in production; the URL comes from env ``NOMINAL_DB_URL``, else the
-configuration, else ``DEFAULT_URL``. Alembic is driven from here with a Config built in code,
+The store is SQLite by default (a file ``nominal.db`` beside the configuration, created on first
+use) and PostgreSQL in production; the URL comes from env ``NOMINAL_DB_URL``, else the
+configuration (``nominal.config.Config.db_url``). Alembic is driven from here with a Config built in code,
 so migrations work from any directory and from an installed package, with no alembic.ini.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,6 @@ from sqlalchemy.orm import Session
 from nominal.errors import NominalError
 
 DEFAULT_URL = "sqlite:///nominal.db"
-URL_ENV = "NOMINAL_DB_URL"
 # A path beside this module rather than the resource "store:migrations": it holds for an installed
 # package and for an editable install that maps ``store`` as a namespace package alike.
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
@@ -48,11 +46,6 @@ class StoreUnavailable(NominalError):
 
 class StoreSchemaError(NominalError):
     """The database is at a schema revision this code does not know (written by a newer nominal)."""
-
-
-def resolve_url(configured: str | None) -> str:
-    """The store URL to use: env ``NOMINAL_DB_URL``, else the configured one, else the default."""
-    return os.environ.get(URL_ENV) or configured or DEFAULT_URL
 
 
 def mask_url(url: str | URL) -> str:

@@ -1,7 +1,7 @@
 """The store's schema: one class per table, names fixed by the architecture (other tools read them).
 
 Portable on purpose, so the same models run on SQLite and PostgreSQL:
-- Enumerations are plain strings with their allowed values listed here (``RUN_KINDS`` …), not
+- Enumerations are plain strings with their allowed values in ``nominal.vocab`` (``RUN_KINDS`` …), not
   CHECK constraints or database enums, so that adding a value needs no migration.
   ``store.writes`` checks values on the way in.
 - JSON columns use ``sqlalchemy.JSON``. Assign a new value to change one; in-place mutation of
@@ -36,26 +36,33 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-RUN_KINDS = ("ingest", "validate", "match", "sync", "publish")
-RUN_STATUSES = ("running", "succeeded", "failed", "gate_failed")
-DELIVERY_STATUSES = ("loaded", "already_loaded", "redelivered", "rejected")
-PERSON_STATUSES = ("active", "needs_attention", "retired")
-LINKED_BY = ("identifier:<field>", "model", "officer", "single")  # identifier:pnc_id, identifier:crn, …
-PERSON_EVENT_KINDS = ("created", "merged", "split", "retired")
-EXCEPTION_KINDS = (
-    "validation",
-    "parse",
-    "rule_skipped",
-    "schema_drift",
-    "feed",
-    "match_review",
-    "conflict",
-    "discrepancy",
+from nominal.clock import utcnow
+from nominal.vocab import (
+    DecisionKind,
+    DeliveryStatus,
+    ExceptionKind,
+    ExceptionStatus,
+    LinkedBy,
+    PersonEventKind,
+    PersonStatus,
+    Priority,
+    RunKind,
+    RunStatus,
+    Severity,
 )
-SEVERITIES = ("critical", "error", "warning")
-EXCEPTION_STATUSES = ("open", "in_progress", "resolved", "dismissed")
-EXCEPTION_PRIORITIES = ("high", "normal", "low")
-DECISION_KINDS = ("link", "do_not_link", "accept_value", "dismiss")
+
+# The closed vocabularies (nominal.vocab) as the tuples of text the store accepts.
+RUN_KINDS = tuple(RunKind)
+RUN_STATUSES = tuple(RunStatus)
+DELIVERY_STATUSES = tuple(DeliveryStatus)
+PERSON_STATUSES = tuple(PersonStatus)
+LINKED_BY = tuple(LinkedBy)
+PERSON_EVENT_KINDS = tuple(PersonEventKind)
+EXCEPTION_KINDS = tuple(ExceptionKind)
+SEVERITIES = tuple(Severity)
+EXCEPTION_STATUSES = tuple(ExceptionStatus)
+EXCEPTION_PRIORITIES = tuple(Priority)
+DECISION_KINDS = tuple(DecisionKind)
 
 # Constraint names are spelled out by convention, so that migrations can name what they alter
 # and both backends carry the same names.
@@ -76,10 +83,6 @@ IDENTIFIER = 16
 CODE = 32
 HASH = 64  # sha256 as hex
 NAME = 128
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

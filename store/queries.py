@@ -7,15 +7,14 @@ a session open.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
+import pandas as pd
+from sqlalchemy import Engine, Select, func, select
 
+from nominal.store import bulk
 from nominal.store.db import session_scope
-from nominal.store.models import Delivery, Run
-
-if TYPE_CHECKING:
-    import pandas as pd
+from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonEvent, PersonLink, Run, utcnow
+from nominal.tables import ACCEPTED_VALUES, DISMISSALS, EXCEPTIONS, LINKS, PUBLISHED_PERSONS, PublishedState
 
 LOADED = ("loaded", "redelivered")  # delivery statuses whose rows went on to be mapped
 
@@ -60,22 +59,16 @@ def last_delivery_columns(engine: Engine, feed: str, before: date) -> list[str] 
 
 def current_links(engine: Engine) -> pd.DataFrame:
     """Every current source record's person: feed, source_key, person_id (matching keeps ids stable with it)."""
-    from nominal.store.models import PersonLink
-
     return _frame(engine, select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))
 
 
-def _frame(engine: Engine, query, types: dict[str, str] | None = None) -> pd.DataFrame:
-    from nominal.store import bulk
-
+def _frame(engine: Engine, query: Select, types: dict[str, str] | None = None) -> pd.DataFrame:
     with engine.connect() as connection:
         return bulk.read(connection, query, types)
 
 
 def highest_person_number(engine: Engine) -> int:
     """The largest person id number ever issued (ids are never reused, even once retired)."""
-    from nominal.store.models import Person, PersonEvent
-
     with session_scope(engine) as session:
         ids = [
             session.scalar(select(func.max(Person.person_id))),
@@ -87,10 +80,6 @@ def highest_person_number(engine: Engine) -> int:
 
 def active_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' decisions still in force, oldest first (a later one about the same pair wins)."""
-    import pandas as pd
-
-    from nominal.store.models import Decision
-
     columns = [
         "kind",
         "feed_a",
@@ -112,20 +101,29 @@ def active_decisions(engine: Engine) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def published_state(engine: Engine) -> PublishedState:
+    """What a night's publication is computed against: the store as last published."""
+    return PublishedState(
+        persons=published_persons(engine),
+        links=published_links(engine),
+        exceptions=exceptions_for_merge(engine),
+        dismissed=dismiss_decisions(engine),
+        accepted=value_decisions(engine),
+        rules=published_rules(engine),
+    )
+
+
 def published_persons(engine: Engine) -> pd.DataFrame:
     """Every person in the store with status and content hash (publish writes only what changed)."""
-    from nominal.store.models import Person
-
-    return _frame(engine, select(Person.person_id, Person.status, Person.status_reason, Person.content_hash))
+    return _frame(engine, select(*(getattr(Person, c) for c in PUBLISHED_PERSONS.columns)))
 
 
 def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
-    from nominal.store.models import PersonLink
-
-    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by", "record_hash"]
     return _frame(
-        engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float", "record_hash": "int"}
+        engine,
+        select(*(getattr(PersonLink, c) for c in LINKS.columns)),
+        {"match_probability": "float", "record_hash": "int"},
     )
 
 
@@ -145,51 +143,19 @@ def published_rules(engine: Engine) -> str | None:
 def value_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' active decisions to publish a record's value for a field, oldest first: feed,
     source_key, field, value (the value they accepted as text, or empty for whatever it holds)."""
-    import pandas as pd
-
-    from nominal.store.models import Decision
-
     with session_scope(engine) as session:
         rows = session.execute(
             select(Decision.feed_a, Decision.source_key_a, Decision.field, Decision.value)
             .where(Decision.active.is_(True), Decision.kind == "accept_value", Decision.field.is_not(None))
             .order_by(Decision.decided_at, Decision.id)
         ).all()
-    return pd.DataFrame(rows, columns=["feed", "source_key", "field", "value"])
-
-
-EXCEPTION_MERGE_COLUMNS = (
-    "fingerprint",
-    "kind",
-    "severity",
-    "priority",
-    "rule",
-    "feed",
-    "source_key",
-    "row",
-    "person_id",
-    "field",
-    "other_feed",
-    "other_source_key",
-    "detail",
-    "status",
-    "assignee",
-    "data_hash",
-    "first_seen_run_id",
-    "last_seen_run_id",
-    "first_seen_at",
-    "last_seen_at",
-    "resolved_at",
-    "resolution",
-)
+    return pd.DataFrame(rows, columns=list(ACCEPTED_VALUES.columns))
 
 
 def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
     """The exceptions a night can change: all of them but those resolved more than a year ago."""
-    from nominal.store.models import ExceptionRecord, utcnow
-
     since = utcnow().replace(year=utcnow().year - 1)
-    query = select(*(getattr(ExceptionRecord, c) for c in EXCEPTION_MERGE_COLUMNS)).where(
+    query = select(*(getattr(ExceptionRecord, c) for c in EXCEPTIONS.columns)).where(
         (ExceptionRecord.status != "resolved") | (ExceptionRecord.resolved_at >= since)
     )
     types = {
@@ -205,14 +171,10 @@ def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
 
 def dismiss_decisions(engine: Engine) -> pd.DataFrame:
     """Officers' active decisions to dismiss an exception (value: the data hash they saw, or empty)."""
-    import pandas as pd
-
-    from nominal.store.models import Decision
-
     with session_scope(engine) as session:
         rows = session.execute(
             select(Decision.exception_fingerprint, Decision.value)
             .where(Decision.active.is_(True), Decision.kind == "dismiss", Decision.exception_fingerprint.is_not(None))
             .order_by(Decision.decided_at, Decision.id)
         ).all()
-    return pd.DataFrame(rows, columns=["exception_fingerprint", "value"]).fillna({"value": ""})
+    return pd.DataFrame(rows, columns=list(DISMISSALS.columns)).fillna({"value": ""})

@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,6 +23,8 @@ from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from nominal.errors import NominalError
+from nominal.stopwatch import Stopwatch
+from nominal.store import bulk
 from nominal.store.db import session_scope
 from nominal.store.models import (
     DECISION_KINDS,
@@ -46,6 +47,7 @@ from nominal.store.models import (
     RunLock,
     utcnow,
 )
+from nominal.tables import Publication
 
 log = logging.getLogger("nominal.store")
 
@@ -272,22 +274,6 @@ def record_decision(
 # --- publish ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Publication:
-    """Everything a night publishes, computed before the transaction (publish.publication)."""
-
-    persons: pd.DataFrame  # changed or new persons: the store's persons columns
-    retired: pd.DataFrame  # person_id of persons no record carries any more
-    links: pd.DataFrame  # changed or new links: feed, source_key, person_id, match_probability, linked_by
-    links_gone: pd.DataFrame  # feed, source_key of records no longer delivered
-    events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
-    exceptions: pd.DataFrame  # new or changed exceptions: publish.exceptions.STORE_COLUMNS
-    metrics: list[dict[str, Any]]
-    exceptions_seen: pd.DataFrame | None = (
-        None  # found again unchanged: fingerprint, row, last_seen_run_id, last_seen_at
-    )
-
-
 def publish_night(
     engine: Engine,
     run_id: int,
@@ -300,9 +286,6 @@ def publish_night(
     end in one transaction. Readers see the previous night until it commits; a failure or a killed
     process leaves the previous publication as it was. Returns the seconds spent per table (also
     kept in the run's counts as ``store_seconds``)."""
-    from nominal.stopwatch import Stopwatch
-    from nominal.store import bulk
-
     p = publication
     for column, allowed, what in (
         ("kind", EXCEPTION_KINDS, "exception kind"),
@@ -377,8 +360,6 @@ def record_exceptions(
 ) -> None:
     """A night stopped before publish (a gate failed): its exceptions and metrics are still recorded,
     with the run's end, in one transaction; persons and links are left as published."""
-    from nominal.store import bulk
-
     _check(status, RUN_STATUSES, "run status")
     with engine.begin() as connection:
         bulk.upsert(connection, ExceptionRecord.__table__, exceptions, ("fingerprint",))

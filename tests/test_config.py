@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.config import SHIPPED_CONFIG
 from nominal.errors import ConfigError
+from nominal.flows.configuration import load_config
 
 FEED = """
 feeds:

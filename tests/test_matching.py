@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.config import SHIPPED_CONFIG
+from nominal.flows.configuration import load_config
 from nominal.flows.ingest import ingest_night
 from nominal.matching.clustering import cluster
 from nominal.matching.comparisons import compare, level_labels

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from nominal.config import SHIPPED_CONFIG, load_config
+from nominal.config import SHIPPED_CONFIG
+from nominal.flows.configuration import load_config
 from nominal.store.db import StoreUnavailable, ensure_schema
 from nominal.store.models import Delivery, ExceptionRecord, Person, PersonLink, Run
 from nominal.synthetic import generate
@@ -72,21 +73,21 @@ def counts(url):
 def test_two_nights_publish_and_a_rerun_changes_nothing(workspace, store_url):
     config, landing = workspace
     first = sync(config, NIGHT, landing, store_url)
-    assert first["status"] == "succeeded"
+    assert first.status == "succeeded"
     persons1, links1, _, _ = counts(store_url)
-    assert 300 < len(persons1) < 700 and len(links1) == first["counts"]["publish"]["records"]
+    assert 300 < len(persons1) < 700 and len(links1) == first.counts["publish"]["records"]
     second = sync(config, NEXT, landing, store_url)
     persons2, links2, exceptions2, _ = counts(store_url)
     kept = [key for key in links1 if key in links2]
     assert sum(links1[k] == links2[k] for k in kept) / len(kept) > 0.97  # ids stay stable night to night
-    assert second["counts"]["publish"]["persons_written"] < len(persons2) * 0.2  # only what changed is rewritten
+    assert second.counts["publish"]["persons_written"] < len(persons2) * 0.2  # only what changed is rewritten
 
     again = sync(config, NEXT, landing, store_url)  # the same night again
     persons3, links3, exceptions3, runs = counts(store_url)
     assert (persons3, links3, exceptions3) == (persons2, links2, exceptions2)
-    assert again["counts"]["publish"]["exceptions"]["new"] == 0
+    assert again.counts["publish"]["exceptions"]["new"] == 0
     assert runs == [(NIGHT, "succeeded"), (NEXT, "succeeded"), (NEXT, "succeeded")]
-    report = Path(again["reports"])
+    report = again.reports
     assert (report / "summary.html").is_file() and any(report.glob("exceptions_*.xlsx"))
     assert not list(report.parent.glob(".*"))  # no staging folder left behind
 
@@ -186,7 +187,7 @@ def test_reports_that_cannot_be_written_stop_the_night_before_publish(workspace,
     persons, links, _, runs = counts(url)
     assert persons == {} and links == {} and runs == [(NIGHT, "failed")]
     config.reports_dir.unlink()
-    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"  # simply run again
+    assert sync(config, NIGHT, landing, url).status == "succeeded"  # simply run again
 
 
 def test_the_same_night_twice_at_once_the_second_refuses(workspace, tmp_path):
@@ -207,7 +208,7 @@ def test_the_same_night_twice_at_once_the_second_refuses(workspace, tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"
+    assert sync(config, NIGHT, landing, url).status == "succeeded"
 
 
 def test_dask_publishes_the_same_as_threads(workspace, tmp_path):
@@ -217,7 +218,7 @@ def test_dask_publishes_the_same_as_threads(workspace, tmp_path):
     state = config.match_state_dir
     shutil.rmtree(state)
     on_dask = sync(config, NIGHT, landing, dask_url, runner="dask", pairs_per_partition=100)
-    assert on_dask["counts"]["match"]["compare_partitions"] >= 3  # its pairs were compared in partitions on the cluster
+    assert on_dask.counts["match"]["compare_partitions"] >= 3  # its pairs were compared in partitions on the cluster
     assert counts(threads_url)[:3] == counts(dask_url)[:3]
 
 
@@ -278,4 +279,4 @@ def test_a_disk_that_fills_while_reports_are_written_publishes_nothing(workspace
     assert persons == {} and links == {} and exceptions == 0 and runs == [(NIGHT, "failed")]
     assert not config.reports_dir.exists() or not any(config.reports_dir.iterdir())  # nothing half-written left
     monkeypatch.undo()
-    assert sync(config, NIGHT, landing, url)["status"] == "succeeded"
+    assert sync(config, NIGHT, landing, url).status == "succeeded"

@@ -15,7 +15,7 @@ from nominal import canonical
 from nominal.publish.exceptions import RESOLVED_BY_SOURCE, merge_exceptions
 from nominal.publish.findings import FINDING_COLUMNS
 from nominal.publish.golden import accepted_fields, golden_records, source_of, with_persons
-from nominal.publish.publication import StoreNow, prepare
+from nominal.publish.publication import prepare
 from nominal.publish.reports import (
     PendingReports,
     neutralise,
@@ -26,6 +26,8 @@ from nominal.publish.reports import (
 from nominal.publish.rules import load_rules
 from nominal.store import writes
 from nominal.store.models import ExceptionRecord, Person, PersonLink, Run
+from nominal.store.queries import published_state
+from nominal.tables import PublishedState
 
 AS_OF = dt.date(2026, 11, 23)
 RULES = load_rules()
@@ -164,7 +166,7 @@ def test_a_valid_identifier_beats_an_invalid_one_and_ties_do_not_depend_on_row_o
 
 
 def prepared(
-    frame: pd.DataFrame, persons: list[str], store_now: StoreNow | None = None, run_id: int = 1, validation=None
+    frame: pd.DataFrame, persons: list[str], store_now: PublishedState | None = None, run_id: int = 1, validation=None
 ):
     clusters = clusters_for(frame, persons)
     return prepare(
@@ -181,15 +183,8 @@ def prepared(
     )
 
 
-def empty_store() -> StoreNow:
-    from nominal.store.queries import EXCEPTION_MERGE_COLUMNS
-
-    return StoreNow(
-        persons=pd.DataFrame(columns=["person_id", "status", "content_hash"]),
-        links=pd.DataFrame(columns=["feed", "source_key", "person_id", "match_probability", "linked_by"]),
-        exceptions=pd.DataFrame(columns=list(EXCEPTION_MERGE_COLUMNS)),
-        dismissed=pd.DataFrame(columns=["exception_fingerprint", "value"]),
-    )
+def empty_store() -> PublishedState:
+    return PublishedState.empty()
 
 
 def rules_found(night) -> set[tuple[str, str, str]]:
@@ -402,7 +397,7 @@ def publish(
         pd.DataFrame(),
         pd.DataFrame(columns=["kind"]),
         None,
-        StoreNow.read(engine),
+        published_state(engine),
         rules,
         run_id=run_id,
         as_of=as_of,

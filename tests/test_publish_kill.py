@@ -22,7 +22,8 @@ CHILD = r"""
 import datetime as dt, logging, sys
 import pandas as pd
 from nominal import canonical
-from nominal.publish.publication import StoreNow, prepare
+from nominal.publish.publication import prepare
+from nominal.store.queries import published_state
 from nominal.publish.rules import load_rules
 from nominal.store import db, writes
 
@@ -40,7 +41,7 @@ clusters = pd.DataFrame({"feed": "police", "source_key": keys, "person_id": "P" 
                          "linked_by": "single", "match_probability": None, "status": "active", "status_reason": None})
 engine = db.ensure_schema(url)
 run_id = writes.start_run(engine, "sync", as_of, ["police"])
-night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), load_rules(),
+night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, published_state(engine), load_rules(),
                 run_id=run_id, as_of=as_of, scope_feeds={"police"})
 writes.publish_night(engine, run_id, night.publication, night.counts)
 print("published", run_id, flush=True)

@@ -26,7 +26,6 @@ from nominal.store.db import (
     ensure_schema,
     head_revision,
     mask_url,
-    resolve_url,
     session_scope,
     upgrade,
 )
@@ -306,19 +305,10 @@ def test_timestamps_are_stored_as_utc(store_engine):
 # --- URLs, engines and errors ----------------------------------------------------------------
 
 
-def test_resolve_url_env_over_configured_over_default(monkeypatch):
-    monkeypatch.delenv("NOMINAL_DB_URL", raising=False)
-    assert resolve_url(None) == DEFAULT_URL == "sqlite:///nominal.db"
-    assert resolve_url("postgresql+psycopg://app@db/nominal") == "postgresql+psycopg://app@db/nominal"
-    monkeypatch.setenv("NOMINAL_DB_URL", "sqlite:///elsewhere.db")
-    assert resolve_url("postgresql+psycopg://app@db/nominal") == "sqlite:///elsewhere.db"
-    assert resolve_url(None) == "sqlite:///elsewhere.db"
-
-
 def test_ensure_schema_creates_the_default_sqlite_file_on_first_use(tmp_path, monkeypatch):
     monkeypatch.delenv("NOMINAL_DB_URL", raising=False)
     monkeypatch.chdir(tmp_path)
-    url = resolve_url(None)
+    url = DEFAULT_URL
     try:
         engine = ensure_schema(url)
         assert (tmp_path / "nominal.db").is_file()

@@ -41,12 +41,6 @@ def choose_among(rng: np.random.Generator, allowed: np.ndarray) -> np.ndarray:
     return np.where(allowed.any(axis=1), picks, -1)
 
 
-def sample_positions(rng: np.random.Generator, size: int, count: int) -> np.ndarray:
-    """``count`` distinct positions out of ``size``, in increasing order."""
-    count = min(max(int(count), 0), size)
-    return np.sort(rng.choice(size, size=count, replace=False)) if count else np.empty(0, dtype=np.int64)
-
-
 def rounded(rng: np.random.Generator, expected: float) -> int:
     """An integer with the given expectation (floor plus a chance of one more)."""
     whole = int(np.floor(expected))
