@@ -22,7 +22,8 @@ config.archive = sys.argv[2]
 started = time.perf_counter()
 results = ingest_night(config, dt.date.fromisoformat(sys.argv[3]), Path(sys.argv[1]))
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": round(seconds, 1), "feeds": {r.feed: [r.status, r.rows_read, r.rows_mapped, len(r.issues)] for r in results}}))
+feeds = {r.feed: [r.status, r.rows_read, r.rows_mapped, len(r.issues)] for r in results}
+print(json.dumps({"seconds": round(seconds, 1), "feeds": feeds}))
 """
 
 
@@ -35,7 +36,8 @@ def main() -> None:
     for feed, (status, read, mapped, issues) in result["feeds"].items():
         print(f"  {feed:10} {status:8} rows read {read:>9,}  mapped {mapped:>9,}  issues {issues:>7,}")
     print(
-        f"  seconds (ingest only): {result['seconds']}   process wall: {result['wall_seconds']}   peak RSS: {result['peak_rss_mb']:,} MB"
+        f"  seconds (ingest only): {result['seconds']}   process wall: {result['wall_seconds']}   "
+        f"peak RSS: {result['peak_rss_mb']:,} MB"
     )
 
 

@@ -26,9 +26,10 @@ from nominal.flows.nightly import run_night_in_flow
 config = load_config(sys.argv[1])
 summary = run_night_in_flow(config, dt.date.fromisoformat(sys.argv[2]), landing=sys.argv[3], db_url=sys.argv[4])
 p = summary.counts["publish"]
-print(json.dumps({"seconds": summary.seconds, "records": p["records"], "persons": p["persons"], "persons_written": p["persons_written"],
-                  "persons_recomputed": p["persons_recomputed"], "links_written": p["links_written"], "exceptions": p["exceptions"],
-                  "prepare": p["seconds"], "store": summary.counts["store_seconds"]}))
+names = ("records", "persons", "persons_written", "persons_recomputed", "links_written", "exceptions")
+figures = {k: p[k] for k in names}
+store = summary.counts["store_seconds"]
+print(json.dumps({"seconds": summary.seconds, **figures, "prepare": p["seconds"], "store": store}))
 """
 
 
@@ -58,10 +59,12 @@ def main() -> None:
             s, store = r["seconds"], r["store"]
             rate = r["persons_written"] / store["persons"] if store.get("persons") else 0
             print(
-                f"  {label}: {r['wall_seconds']:>6.1f} s wall ({sum(s.values()):.1f} s in the flow), peak RSS {r['peak_rss_mb']:,} MB"
+                f"  {label}: {r['wall_seconds']:>6.1f} s wall ({sum(s.values()):.1f} s in the flow), "
+                f"peak RSS {r['peak_rss_mb']:,} MB"
             )
             print(
-                f"    {r['records']:,} records → {r['persons']:,} persons; golden records computed for {r['persons_recomputed']:,}; "
+                f"    {r['records']:,} records → {r['persons']:,} persons; "
+                f"golden records computed for {r['persons_recomputed']:,}; "
                 f"written {r['persons_written']:,} persons, {r['links_written']:,} links; exceptions {r['exceptions']}"
             )
             print(f"    stages: {s}")

@@ -50,10 +50,12 @@ def main() -> None:
             r = measured(CHILD, str(data / "landing"), archive, START.isoformat(), str(extra))
         label = "as generated" if not extra else f"+{extra:,} failing PNC IDs in police"
         print(
-            f"  {label:34} records {r['records']:,}  exceptions {r['exceptions']:,} (valid_pnc_id {r['pnc_failures']:,})"
+            f"  {label:34} records {r['records']:,}  exceptions {r['exceptions']:,} "
+            f"(valid_pnc_id {r['pnc_failures']:,})"
         )
         print(
-            f"  {'':34} validate {r['validate_seconds']} s (ingest before it {r['ingest_seconds']} s)  peak RSS {r['peak_rss_mb']:,} MB  gates {r['gates']}"
+            f"  {'':34} validate {r['validate_seconds']} s (ingest before it {r['ingest_seconds']} s)  "
+            f"peak RSS {r['peak_rss_mb']:,} MB  gates {r['gates']}"
         )
 
 

@@ -128,8 +128,9 @@ def fetch(feed: str, options: Options, context: FetchContext) -> RawExtract:
     pages = 0
     try:
         with client:
-            for pages, page in iterate_pages(client, paginator, params, options.items_path, options.max_pages):
+            for number, page in iterate_pages(client, paginator, params, options.items_path, options.max_pages):
                 records.extend(page)
+                pages = number
     except ApiUnavailable as exc:
         raise SourceUnavailable(feed, scrub(str(exc), secrets, MIN_SECRET_CHARS), source=source) from None
     except ApiError as exc:

@@ -28,6 +28,7 @@ from nominal.schema import STR, Field, schema
 from nominal.tables import QUALITY_METRICS
 from nominal.vocab import ExceptionKind, Priority, Severity
 
+from .data_docs import localise
 from .suites import FeedSuite, Rule
 
 log = logging.getLogger("nominal.validate")
@@ -137,6 +138,8 @@ class Validator:
     """One night's validation: an ephemeral GX context shared by the feeds, and its Data Docs."""
 
     def __init__(self, docs_dir: Path | None = None):
+        # GX is imported when a night is validated, not with this module: it takes about 5 s, and
+        # commands that never validate (status, decide, config check) start without it.
         import great_expectations as gx
         import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -207,7 +210,7 @@ class Validator:
 
     def _run_gx(self, feed: str, frame: pd.DataFrame, suite: FeedSuite, rules: list[str], parameters: NightParameters):
         gx = self._gx
-        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.core.run_identifier import RunIdentifier  # GX: see __init__
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         wanted = set(rules)
@@ -240,8 +243,6 @@ class Validator:
     def build_docs(self) -> Path | None:
         if self.docs_dir is None:
             return None
-        from .data_docs import localise
-
         with _GX_LOCK:
             self.context.build_data_docs(site_names=["nominal"])
         leftovers = localise(self.docs_dir)
@@ -350,7 +351,7 @@ def _rule_exceptions(feed: str, frame: pd.DataFrame, rule: Rule, result) -> pd.D
     column = rule.columns[0]
     detail = pd.Series(rule.message, index=failing.index, dtype="str")
     if rule.expectation_type.startswith("expect_column_values_to_be_valid_"):
-        from .custom import explain_identifier_failures
+        from .custom import explain_identifier_failures  # it imports GX: see Validator.__init__
 
         values = failing[column]
         detail = (

@@ -17,6 +17,7 @@ refuses it, naming the file, the entry and the problem.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,6 @@ def _condition_columns(kwargs: dict[str, Any], known: set[str]) -> tuple[str, ..
     condition = kwargs.get("row_condition")
     if not isinstance(condition, str):
         return ()
-    import re
-
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
     return tuple(sorted(words & known))
 
@@ -113,6 +112,8 @@ def _rule(path: Path, index: int, entry: dict[str, Any], known_columns: set[str]
 
 def _check_loadable(path: Path, index: int, entry: dict[str, Any]) -> None:
     """Build the GX expectation now, so a typo is an error at load time, not a silent skip."""
+    # GX is imported when a suite is checked, not with this module: it takes about 5 s, and commands
+    # that never validate (status, decide, config check) start without it.
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     import nominal.expectations.custom  # noqa: F401  (registers nominal's expectation types)

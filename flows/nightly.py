@@ -226,7 +226,7 @@ class _ClusterComparer:
     def __call__(self, records: Records, settings: Settings, a: np.ndarray, b: np.ndarray) -> Gamma:
         if len(a) <= self.pairs_per_partition:
             return compare(records, settings, a, b)
-        # distributed is imported only on a Dask night: it takes a second and needs the cluster's extras
+        # distributed is imported only on a Dask night: it takes half a second to import
         from distributed import Client
 
         night = uuid.uuid4().hex
@@ -340,7 +340,16 @@ class _Night:
         counts["match"] = _match_counts(result)
         scope = {i.feed for i in ingests.feeds if i.ok}
         night = prepare_task(
-            records, quote(result), validation, published, self.rules, self.record.run_id, self.as_of, scope, metrics, self.full
+            records,
+            quote(result),
+            validation,
+            published,
+            self.rules,
+            self.record.run_id,
+            self.as_of,
+            scope,
+            metrics,
+            self.full,
         )
         counts["publish"] = night.counts
         lap("prepare_publication")
@@ -353,7 +362,9 @@ class _Night:
         self.record.mark_finished(RunStatus.SUCCEEDED, counts)
         lap("publish")  # includes waiting for the workbooks, written meanwhile
         reports_in_place_task(staging, self.final)
-        save_state_task(quote(result), self.config.match_state_dir)  # after the commit: a failed night leaves the last state
+        save_state_task(
+            quote(result), self.config.match_state_dir
+        )  # after the commit: a failed night leaves the last state
         lap("save_state")
         log.info("night %s published in %s", self.as_of, self.watch.seconds)
         _artifacts(self.as_of, self.record.run_id, RunStatus.SUCCEEDED, counts, gates)
@@ -407,7 +418,9 @@ class _Night:
         """A gate failed: tonight's exceptions are recorded with the run's end, nothing is published."""
         message = "gate failed, nothing published — " + " | ".join(failed)
         rows = stopped_night_exceptions(records, validation, published, self.record.run_id, utcnow())
-        pending = stage_reports_task(staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, rows, counts, gates)
+        pending = stage_reports_task(
+            staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, rows, counts, gates
+        )
         try:
             writes.record_exceptions(
                 self.engine,
@@ -499,7 +512,7 @@ def nightly_sync(
 def sync_flow(runner: str = "threads", address: str | None = None) -> Any:
     """The flow with its task runner: threads (default) or a Dask cluster through prefect-dask."""
     if runner == "dask":
-        # prefect_dask is imported only for a Dask night: it brings distributed (a second to import)
+        # prefect_dask is imported only for a Dask night: with distributed it takes half a second
         from prefect_dask import DaskTaskRunner
 
         options: dict[str, Any] = (

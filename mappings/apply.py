@@ -190,7 +190,7 @@ def _canonical_frame(
             frame[name] = pd.Series(None, index=frame.index, dtype=canonical.DTYPES[name])
     frame["feed"] = feed
     frame["extract_date"] = pd.Timestamp(as_of) if as_of else pd.NaT
-    frame["_source"] = raw["_source"] if "_source" in raw else source
+    frame["_source"] = raw.get("_source", source)
     frame["_row"] = raw["_row"] if "_row" in raw else range(1, len(frame) + 1)
     return canonical.conform(frame.reset_index(drop=True))
 

@@ -15,6 +15,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from nominal.tables import GOLDEN_COLUMNS, GOLDEN_FIELDS
 
@@ -168,7 +170,7 @@ def golden_records(
         rows = choose(ranks, value, rule, (pinned or {}).get(field))
         at = at_person[rows]
         for published in (field, *[f for f in rule.with_ if f in GOLDEN_FIELDS]):
-            column = value if published == field else records[published] if published in records else None
+            column = value if published == field else records.get(published)
             if column is None:
                 continue
             full = pd.Series(pd.NA, index=out.index, dtype=GOLDEN_FIELDS[published])
@@ -198,10 +200,10 @@ def _lineage(
     "fields": {field: index into records}}``, and ``"accepted": [field, …]`` for values an officer
     accepted. Each source record is listed once, however many values it gives; built by Arrow over
     whole columns (a million json.dumps calls would take long)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    text = lambda value: pa.scalar(value, pa.large_string())
+    def text(value: str) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
+
     used = [(np.flatnonzero(rows >= 0), rows[rows >= 0]) for rows in chosen.values()]
     width = np.int64(len(records) + 1)
     keys = np.sort(np.concatenate([p.astype(np.int64) * width + r for p, r in used] or [np.empty(0, np.int64)]))
@@ -268,9 +270,7 @@ def content_hash(
     source = pd.util.hash_pandas_object(records[["feed", "source_key"]], index=False).to_numpy()
     for i, rows in enumerate(chosen.values()):
         hashed = hashed * np.uint64(1_000_003) + np.where(rows >= 0, source[np.maximum(rows, 0)], np.uint64(i))
-    for i, (field, persons) in enumerate(
-        sorted((accepted or {}).items())
-    ):  # a value that became an officer's is a change
+    for i, (_, persons) in enumerate(sorted((accepted or {}).items())):  # a value that became an officer's is a change
         hashed = hashed * np.uint64(1_000_003) + persons.astype(np.uint64) * np.uint64(7919 + i)
     return np.char.mod("%016x", hashed).astype(object)
 

@@ -104,7 +104,8 @@ def prepare(
     where = keys.get_indexer(record_keys(links))
     if (where < 0).any():
         raise ValueError(
-            f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree"
+            f"{int((where < 0).sum())} records placed by matching are not among tonight's records: "
+            "matching and publish disagree"
         )
     links["record_hash"] = hashes[where]
     same, old_person, gone = _unchanged_links(links, now_in_store.links)

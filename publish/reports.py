@@ -9,13 +9,19 @@ so a folder of reports always belongs to a published (or gate-stopped) night.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import html
 import json
+import pickle
 import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook
 
 from nominal.masking import mask_series
 
@@ -87,7 +93,7 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype(object).where(frame.notna(), "")
     for column in out.columns:
         values = out[column]
-        text = values.map(type).to_numpy() == str
+        text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
         if text.any():
             risky = np.zeros(len(values), dtype=bool)
             risky[text] = values[text].astype(str).str.startswith(_FORMULA_START).to_numpy(dtype=bool)
@@ -109,8 +115,6 @@ def write_exception_files(report: pd.DataFrame, folder: Path) -> tuple[list[Path
 
 
 def write_workbook(path: Path, part: pd.DataFrame) -> None:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=path.stem.removeprefix("exceptions_").replace("_", " ")[:31])
     sheet.append(list(part.columns))
@@ -131,8 +135,6 @@ class PendingReports:
     stops the night. ``close`` stops what is left."""
 
     def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]], processes: bool | None = None):
-        from concurrent.futures import ThreadPoolExecutor
-
         self._pool, self._futures, self._children = None, [], []
         rows = sum(len(part) for _, part in workbooks)
         if workbooks and (rows >= PROCESS_ROWS if processes is None else processes):
@@ -174,10 +176,6 @@ class _WorkbookChild:
     multiprocessing, so it never re-runs the caller's script."""
 
     def __init__(self, workbooks: list[tuple[Path, pd.DataFrame]]):
-        import pickle
-        import subprocess
-        import sys
-
         first = workbooks[0][0]
         self._handover = first.with_name(f".{first.stem}.pending.pickle")
         with self._handover.open("wb") as out:
@@ -187,8 +185,6 @@ class _WorkbookChild:
         )
 
     def wait(self) -> None:
-        import errno
-
         _, error = self._process.communicate()
         self._handover.unlink(missing_ok=True)
         if self._process.returncode == 0:
@@ -209,9 +205,6 @@ class _WorkbookChild:
 def _write_handed_over(handover: Path) -> int:
     """The child's side of ``_WorkbookChild``: 0, or 1 with ``errno text`` (an OSError) or the
     error's kind on the last line of stderr (never a value from the data)."""
-    import pickle
-    import sys
-
     try:
         with handover.open("rb") as source:
             for path, part in pickle.load(source):
@@ -238,40 +231,57 @@ def write_summary(
     """``summary.html``: a self-contained page (no scripts, no remote assets) and ``summary.json``."""
     e = html.escape
     exceptions = counts.get("publish", {}).get("exceptions", {})
+
+    def row(*cells: object, cls: dict[int, str] | None = None) -> str:
+        tds = (f"<td class='{(cls or {})[i]}'>" if i in (cls or {}) else "<td>" for i in range(len(cells)))
+        return "<tr>" + "".join(f"{td}{cell}</td>" for td, cell in zip(tds, cells)) + "</tr>"
+
     rows_gates = "".join(
-        f"<tr><td>{e(feed)}</td><td class='{'ok' if g['passed'] else 'bad'}'>{'passed' if g['passed'] else 'FAILED'}</td>"
-        f"<td>{g.get('rows', 0):,}</td><td>{g.get('error_rate', 0):.1%}</td><td>{e('; '.join(g.get('reasons', [])))}</td></tr>"
+        row(
+            e(feed),
+            "passed" if g["passed"] else "FAILED",
+            f"{g.get('rows', 0):,}",
+            f"{g.get('error_rate', 0):.1%}",
+            e("; ".join(g.get("reasons", []))),
+            cls={1: "ok" if g["passed"] else "bad"},
+        )
         for feed, g in gates.items()
     )
-    stages = "".join(
-        f"<tr><td>{e(str(k))}</td><td>{e(json.dumps(v, default=str))}</td></tr>" for k, v in counts.items()
-    )
+    stages = "".join(row(e(str(k)), e(json.dumps(v, default=str))) for k, v in counts.items())
     by = (
         report.groupby(["feed", "kind", "severity"], dropna=False).size().reset_index(name="open")
         if len(report)
         else pd.DataFrame()
     )
     rows_open = "".join(
-        f"<tr><td>{e(str(r.feed or 'all feeds'))}</td><td>{e(r.kind)}</td><td>{e(r.severity)}</td><td>{r.open:,}</td></tr>"
-        for r in by.itertuples()
+        row(e(str(r.feed or "all feeds")), e(r.kind), e(r.severity), f"{r.open:,}") for r in by.itertuples()
     )
+    exception_counts = row(*(f"{exceptions.get(k, 0):,}" for k in ("new", "open", "closed", "dismissed", "reopened")))
     links = "".join(f"<li><a href='{e(p.name)}'>{e(p.name)}</a></li>" for p in files)
     match = counts.get("match", {})
+    outcome = "ok" if status == "succeeded" else "bad"
+    style = (
+        "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.ok{color:#060}.bad{color:#b00;font-weight:bold}"
+    )
+    matching = (
+        f"{match.get('records', 0):,} records into {match.get('persons', 0):,} persons; {match.get('links', 0):,} "
+        f"links,\n{match.get('reviews', 0):,} pairs for review, match rate {match.get('match_rate', 0):.1%} of "
+        "records linked to another."
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nominal night {as_of}</title>
-<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.ok{{color:#060}}.bad{{color:#b00;font-weight:bold}}</style></head>
+<style>{style}</style></head>
 <body><h1>nominal — night {as_of}</h1>
-<p>Run {run_id}: <strong class="{"ok" if status == "succeeded" else "bad"}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
+<p>Run {run_id}: <strong class="{outcome}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
 <h2>Exceptions</h2>
 <table><tr><th>new</th><th>open</th><th>closed tonight</th><th>dismissed</th><th>reopened</th></tr>
-<tr><td>{exceptions.get("new", 0):,}</td><td>{exceptions.get("open", 0):,}</td><td>{exceptions.get("closed", 0):,}</td><td>{exceptions.get("dismissed", 0):,}</td><td>{exceptions.get("reopened", 0):,}</td></tr></table>
+{exception_counts}</table>
 <table><tr><th>feed</th><th>kind</th><th>severity</th><th>open</th></tr>{rows_open}</table>
 <h2>Gates</h2>
 <table><tr><th>feed</th><th>gate</th><th>rows</th><th>error rate</th><th>reasons</th></tr>{rows_gates}</table>
 <h2>Matching</h2>
-<p>{match.get("records", 0):,} records into {match.get("persons", 0):,} persons; {match.get("links", 0):,} links,
-{match.get("reviews", 0):,} pairs for review, match rate {match.get("match_rate", 0):.1%} of records linked to another.</p>
+<p>{matching}</p>
 <h2>Counts per stage</h2><table>{stages}</table>
 <h2>Files</h2><ul>{links}</ul>
 </body></html>
@@ -330,6 +340,4 @@ def commit_reports(staging: Path, final: Path) -> Path:
 
 
 if __name__ == "__main__":  # a child of PendingReports
-    import sys
-
     sys.exit(_write_handed_over(Path(sys.argv[1])))

@@ -16,6 +16,8 @@ from itertools import count
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Table,
     text,
 )
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 _names = count()
 COPY_CHUNK_ROWS = 50_000
@@ -67,8 +70,6 @@ def _load_into_empty(connection: Connection, table: Table, frame: pd.DataFrame) 
     added back afterwards: one sort per index and one check per key instead of a million of each
     (PostgreSQL's "Populating a Database"). PostgreSQL's DDL is transactional, so a failure or a
     killed process restores them with everything else."""
-    from sqlalchemy.schema import AddConstraint, DropConstraint
-
     if connection.dialect.name != "postgresql":
         # Python's sqlite3 opens its transaction at the first INSERT, so a DROP INDEX run before it
         # would commit on its own and outlive a rollback: on SQLite the rows simply go in.
@@ -111,11 +112,8 @@ def upsert(
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys and c not in keep)
     conflict = ", ".join(f'"{k}"' for k in keys)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    connection.execute(
-        text(
-            f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true ON CONFLICT ({conflict}) {action}'
-        )
-    )
+    merge = f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true'
+    connection.execute(text(f"{merge} ON CONFLICT ({conflict}) {action}"))
     connection.execute(text(f"DROP TABLE {stage}"))
     log.info("%s: %d rows merged in %.1f s", table.name, len(frame), time.perf_counter() - started)
     return len(frame)
@@ -163,9 +161,6 @@ def _kind(table: Table, column: str) -> str:
 def _csv_bytes(table: Table, frame: pd.DataFrame) -> memoryview:
     """``frame`` as CSV for COPY, written by Arrow: every value quoted and NULL left empty, so an
     empty string and a missing value stay apart (PostgreSQL's CSV rule)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     arrays = {}
     for column in frame.columns:
         kind, values = _kind(table, column), frame[column]
@@ -237,14 +232,16 @@ def _sqlite_csv(
     """The query's rows as PostgreSQL-style CSV (text quoted, NULL empty), made by SQLite itself
     with group_concat a chunk of rows at a time: fetching a million rows as Python tuples takes
     seconds and holds the GIL that the night's other threads need."""
-    cell = lambda c: (
+    cells = [
         f"""CASE WHEN q."{c}" IS NULL THEN '' ELSE '"' || replace(CAST(q."{c}" AS TEXT), '"', '""') || '"' END"""
-    )
-    line = " || ',' || ".join(cell(c) for c in columns)
+        for c in columns
+    ]
+    line = " || ',' || ".join(cells)
     offset = 0
     while True:
         chunk = connection.exec_driver_sql(
-            f"SELECT group_concat(line, char(10)), count(*) FROM (SELECT {line} AS line FROM ({sql}) AS q LIMIT {rows_per_chunk} OFFSET {offset})"
+            "SELECT group_concat(line, char(10)), count(*) "
+            f"FROM (SELECT {line} AS line FROM ({sql}) AS q LIMIT {rows_per_chunk} OFFSET {offset})"
         ).one()
         if not chunk[1]:
             return
@@ -257,9 +254,6 @@ def read(connection: Connection, query, types: dict[str, str] | None = None) -> 
     (``COPY (query) TO STDOUT`` on PostgreSQL, group_concat on SQLite) read by Arrow; row objects
     through the ORM cost seconds per million. ``types`` converts columns: ``int`` (nullable),
     ``float``, ``datetime`` (UTC)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     columns = [c.name for c in query.selected_columns]
     buffer = io.BytesIO()

@@ -33,7 +33,10 @@ def config_file(tmp_path, extra_feeds: str = "") -> str:
             archive: archive
             feeds:
               - {name: police, connector: landing, mapping: police.yaml, options: {file: "nominals_{date:%Y%m%d}.csv"}}
-              - {name: probation, connector: landing, mapping: probation.yaml, options: {file: "offenders_{date:%Y%m%d}.psv", delimiter: "|", quoting: false}}
+              - name: probation
+                connector: landing
+                mapping: probation.yaml
+                options: {file: "offenders_{date:%Y%m%d}.psv", delimiter: "|", quoting: false}
               - {name: prison, connector: landing, mapping: prison.yaml, options: {file: "prisoners_{date:%Y%m%d}.csv"}}
             """
         )

@@ -1,4 +1,4 @@
-"""Identity matching: comparison levels, EM, term frequencies, decisions, constraints, stable ids, incremental nights."""
+"""Identity matching: comparison levels, EM, term frequencies, decisions, constraints, stable ids, nights."""
 
 from __future__ import annotations
 

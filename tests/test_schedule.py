@@ -94,12 +94,11 @@ def test_schedule_deploys_and_a_triggered_run_completes(tmp_path):
             text=True,
             start_new_session=True,
         )
-        inspect = lambda: subprocess.run(
-            [str(BIN / "prefect"), "deployment", "inspect", "nightly_sync/nightly"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+
+        def inspect() -> subprocess.CompletedProcess[str]:
+            command = [str(BIN / "prefect"), "deployment", "inspect", "nightly_sync/nightly"]
+            return subprocess.run(command, env=env, capture_output=True, text=True)
+
         wait_for(lambda: inspect().returncode == 0, 120, "the deployment")
         assert "30 1 * * *" in inspect().stdout
         run = subprocess.run(

@@ -56,7 +56,8 @@ CODE_VALUES = {
                "MAPPA_LEVEL": {"", "1", "2", "3"}, "RISK_LEVEL": {"LOW", "MEDIUM", "HIGH", "VERY HIGH"}},
     "probation": {"GENDER": {"Male", "Female", "Not Known"}, "MAPPA_CATEGORY": {"", "M1", "M2", "M3"},
                   "MAPPA_LEVEL": {"", "L1", "L2", "L3"}, "ROSH": {"Low", "Medium", "High", "Very High"},
-                  "CUSTODY_STATUS": {"In Custody", "Released on Licence", "Community Order", "Post Sentence Supervision"}},
+                  "CUSTODY_STATUS": {"In Custody", "Released on Licence", "Community Order",
+                                     "Post Sentence Supervision"}},
     "prison": {"SEX_CODE": {"M", "F", "NK", "NS"}, "STATUS": {"ACTIVE IN", "ACTIVE OUT", "INACTIVE OUT"}},
 }  # fmt: skip
 ID_COLUMNS = {
@@ -432,7 +433,7 @@ def _digests(out: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
-    kwargs = dict(people=300, nights=2, start_date=START)
+    kwargs = {"people": 300, "nights": 2, "start_date": START}
     generate(seed=3, out=tmp_path / "a", **kwargs)
     generate(seed=3, out=tmp_path / "b", **kwargs)
     generate(seed=4, out=tmp_path / "c", **kwargs)

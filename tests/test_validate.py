@@ -201,8 +201,8 @@ def test_a_broken_suite_file_is_refused_naming_the_entry(tmp_path, generated):
     assert result.exit_code == 2
     output = " ".join(result.output.split())  # the console wraps long lines
     assert (
-        "police.json: expectations[0] (expect_column_values_to_be_in_sett): expect_column_values_to_be_in_sett not found"
-        in output
+        "police.json: expectations[0] (expect_column_values_to_be_in_sett): "
+        "expect_column_values_to_be_in_sett not found" in output
     )
 
 

@@ -7,7 +7,7 @@ The matching stage reads ``nicknames.csv`` through :func:`nicknames` too.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import pandas as pd

@@ -24,14 +24,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-OPTIONS = dict(
-    target_metadata=Base.metadata,
-    compare_type=True,
-    render_item=render_item,
+OPTIONS = {
+    "target_metadata": Base.metadata,
+    "compare_type": True,
+    "render_item": render_item,
     # SQLite alters most things by rebuilding the table; batch operations do that there and
     # plain ALTERs on PostgreSQL, so one revision serves both.
-    render_as_batch=True,
-)
+    "render_as_batch": True,
+}
 
 
 def run_offline() -> None:
