@@ -1,5 +1,11 @@
 # Two commands for a fresh machine (README): `make demo` and `make test`.
-PYTHON ?= python3.11
+# `make test-fast` is the developer's loop (no PostgreSQL, no browser, nothing slow); `make check` the
+# code's shape (ruff, mypy, import contracts), which `make test` runs first.
+
+# The machine's python3 if the project supports it, else the newest supported one found (or PYTHON=…).
+SUPPORTED := python3 python3.13 python3.12 python3.11
+supported = $(shell command -v $(1) >/dev/null 2>&1 && $(1) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' 2>/dev/null && echo $(1))
+PYTHON ?= $(firstword $(foreach p,$(SUPPORTED),$(call supported,$(p))))
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
@@ -9,11 +15,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test bench install
+.PHONY: demo test test-fast check bench install
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "no supported Python found (3.11 to 3.13): install one, or run make PYTHON=/path/to/python"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*
@@ -22,8 +29,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nominal demo
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+check: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/python -m pytest -n 2
+
+test-fast: $(STAMP)
+	NOMINAL_SKIP_PG=1 $(BIN)/python -m pytest -n 2 -m "not slow and not browser and not postgres" -q
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

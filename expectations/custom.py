@@ -1,4 +1,4 @@
-"""nominal's own GX expectations: identifier validity by the rules of ../shared/feeds/identifiers.md.
+"""nominal's own GX expectations: identifier validity by the rules of docs/feeds/identifiers.md.
 
 Importing this module registers them with GX (its metaclasses do, when the classes are defined),
 so a suite file can name them: ``"type": "expect_column_values_to_be_valid_pnc_id"``. They run on the

@@ -4,7 +4,7 @@ One row per source record, the same columns for every feed. Feed-specific fields
 mapping carries through (``extra:`` in its YAML) follow these columns with their own names.
 
 Missing values are NA (never an empty string). Identifiers are in the canonical forms of
-../shared/feeds/identifiers.md, or NA when blank or invalid; the value as sent is kept beside
+docs/feeds/identifiers.md, or NA when blank or invalid; the value as sent is kept beside
 each identifier and the postcode in ``<name>_raw`` so that validation can report an invalid one.
 """
 

@@ -1,4 +1,4 @@
-"""Identifier formats and check characters (../shared/feeds/identifiers.md), vectorised.
+"""Identifier formats and check characters (docs/feeds/identifiers.md), vectorised.
 
 Every ``normalise_*`` function takes a Series of raw values as sent and returns an
 ``IdentifierResult``: the canonical value (or NA) and, for values that were present but

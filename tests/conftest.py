@@ -18,6 +18,20 @@ from sqlalchemy.pool import NullPool
 
 from nominal.store.db import dispose_engines, engine_for, ensure_schema, mask_url
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs a real browser or PostgreSQL, so the developer's fast lane (``make test-fast``)
+    can leave it out; ``make test`` runs everything."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "prefect_harness" in fixtures:  # whole nights through the Prefect flow
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if "pg_url" in fixtures or (callspec is not None and "postgresql" in callspec.params.values()):
+            item.add_marker(pytest.mark.postgres)
+
+
 PG_ADMIN_URL = os.environ.get("NOMINAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

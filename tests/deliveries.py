@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent / "data" / "landing"  # copied from ../shared/feeds/examples
+EXAMPLES = Path(__file__).resolve().parent / "data" / "landing"  # the published examples (docs/feeds/README.md)
 EXAMPLE_NIGHT = dt.date(2026, 11, 23)
 FILE_NAMES = {
     "police": "nominals_{:%Y%m%d}.csv",

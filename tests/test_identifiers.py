@@ -1,4 +1,4 @@
-"""Identifier check characters and canonical forms (../shared/feeds/identifiers.md)."""
+"""Identifier check characters and canonical forms (docs/feeds/identifiers.md)."""
 
 import pandas as pd
 import pytest

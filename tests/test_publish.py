@@ -28,6 +28,7 @@ from nominal.store import writes
 from nominal.store.models import ExceptionRecord, Person, PersonLink, Run
 from nominal.store.queries import published_state
 from nominal.tables import PublishedState
+from nominal.vocab import Severity
 
 AS_OF = dt.date(2026, 11, 23)
 RULES = load_rules()
@@ -532,7 +533,7 @@ def test_links_published_before_records_were_hashed_recompute_every_person_once(
 def test_changed_publish_rules_recompute_every_person(store_engine):
     frame = three_agencies()
     publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"])
-    stricter = RULES.model_copy(update={"conflicts": RULES.conflicts.model_copy(update={"severity": "critical"})})
+    stricter = RULES.model_copy(update={"conflicts": RULES.conflicts.model_copy(update={"severity": Severity.CRITICAL})})
     _, night = publish(
         store_engine, frame, ["P000000001", "P000000002", "P000000003"], AS_OF + dt.timedelta(days=1), rules=stricter
     )

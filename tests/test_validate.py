@@ -106,6 +106,7 @@ def test_exceptions_match_the_errors_the_generator_injected(tmp_path, generated)
         assert expected and got == expected, (error, sorted(expected ^ got)[:5])
 
 
+@pytest.mark.slow
 def test_a_feed_whose_rows_fall_fails_its_gate_and_validate_exits_1(tmp_path, generated, store_url):
     config = workspace(tmp_path, generated)
     for night in (NIGHT, NIGHT + dt.timedelta(days=1)):

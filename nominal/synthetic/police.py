@@ -1,4 +1,4 @@
-"""Police feed (ViSOR style, ../shared/feeds/police.md): one record per nominal."""
+"""Police feed (ViSOR style, docs/feeds/police.md): one record per nominal."""
 
 from __future__ import annotations
 

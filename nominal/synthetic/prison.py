@@ -1,4 +1,4 @@
-"""Prison feed (NOMIS style, ../shared/feeds/prison.md): one record per booking."""
+"""Prison feed (NOMIS style, docs/feeds/prison.md): one record per booking."""
 
 from __future__ import annotations
 

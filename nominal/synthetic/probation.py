@@ -1,4 +1,4 @@
-"""Probation feed (nDelius style, ../shared/feeds/probation.md): one record per case."""
+"""Probation feed (nDelius style, docs/feeds/probation.md): one record per case."""
 
 from __future__ import annotations
 
