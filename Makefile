@@ -3,6 +3,7 @@
 # code's shape (ruff, mypy, import contracts), which `make test` runs first.
 
 # The machine's python3 if the project supports it, else the newest supported one found (or PYTHON=…).
+# Keep the range in step with requires-python in pyproject.toml (3.12 and 3.13 tested as 3.11 is).
 SUPPORTED := python3 python3.13 python3.12 python3.11
 supported = $(shell command -v $(1) >/dev/null 2>&1 && $(1) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' 2>/dev/null && echo $(1))
 PYTHON ?= $(firstword $(foreach p,$(SUPPORTED),$(call supported,$(p))))
@@ -20,7 +21,9 @@ export DO_NOT_TRACK := 1
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "no supported Python found (3.11 to 3.13): install one, or run make PYTHON=/path/to/python"; exit 2; }
+	@test -n "$(PYTHON)" || { echo "no supported Python found (3.11 to 3.13): install one, or run make PYTHON=/path/to/python" >&2; exit 2; }
+	@if [ -d $(VENV) ] && [ "$$($(BIN)/python -V 2>&1)" != "$$($(PYTHON) -V 2>&1)" ]; then \
+		echo "$(VENV) was made by another Python: making it anew with $(PYTHON)"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*
