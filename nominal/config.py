@@ -100,7 +100,7 @@ class Config(Strict):
             raise ValueError("at least one feed is needed")
         return feeds
 
-    def path(self, value: str | os.PathLike) -> Path:
+    def path(self, value: str | os.PathLike[str]) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 

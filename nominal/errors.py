@@ -5,6 +5,8 @@ Messages never carry personal data in full; callers pass masked values only.
 
 from __future__ import annotations
 
+from typing import Any, TypedDict, Unpack
+
 
 class NominalError(Exception):
     """Base for errors reported to the user without a traceback."""
@@ -12,6 +14,14 @@ class NominalError(Exception):
 
 class ConfigError(NominalError):
     pass
+
+
+class Where(TypedDict, total=False):
+    """Where in a feed an error is (``FeedError``'s keyword arguments besides ``kind``)."""
+
+    source: str | None
+    row: int | None
+    column: str | None
 
 
 class FeedError(NominalError):
@@ -38,7 +48,7 @@ class FeedError(NominalError):
             where.append(f"column {column}")
         super().__init__(f"{': '.join([', '.join(where), message])}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "feed": self.feed,
             "source": self.source,
@@ -52,19 +62,19 @@ class FeedError(NominalError):
 class DeliveryIncomplete(FeedError):
     """Missing, partial or not matching its manifest: the source has not finished delivering."""
 
-    def __init__(self, feed: str, message: str, *, kind: str = "incomplete", **where):
+    def __init__(self, feed: str, message: str, *, kind: str = "incomplete", **where: Unpack[Where]):
         super().__init__(feed, message, kind=kind, **where)
 
 
 class AlreadyLoaded(FeedError):
     """The same extract (same sha256) was already loaded for another night."""
 
-    def __init__(self, feed: str, message: str, **where):
+    def __init__(self, feed: str, message: str, **where: Unpack[Where]):
         super().__init__(feed, message, kind="already_loaded", **where)
 
 
 class SourceUnavailable(FeedError):
     """A transient failure reaching a source (network, database): worth retrying."""
 
-    def __init__(self, feed: str, message: str, **where):
+    def __init__(self, feed: str, message: str, **where: Unpack[Where]):
         super().__init__(feed, message, kind="unavailable", **where)

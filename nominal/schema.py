@@ -127,14 +127,14 @@ def _pandas_dtype(dtype: str) -> str:
 
 
 def _dtype_fits(column: pd.Series, dtype: str) -> bool:
-    kind = column.dtype.kind
+    kind: str = column.dtype.kind
     if dtype == OBJECT:
         return True
     if dtype == STR:
         if kind == "O":  # object: every value present must be text
             present = column[column.notna()]
             return bool(present.map(type).isin([str, np.str_]).all()) if len(present) else True
-        return pd.api.types.is_string_dtype(column.dtype)
+        return bool(pd.api.types.is_string_dtype(column.dtype))
     if dtype.startswith("datetime64"):
         return kind == "M"
     if dtype in ("int8", "int16", "int32", "int64"):

@@ -13,6 +13,7 @@ import io
 import logging
 import time
 from itertools import count
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    Select,
     Table,
     text,
 )
@@ -54,6 +56,7 @@ def _load(connection: Connection, table: Table, target: str, frame: pd.DataFrame
     quoted = ", ".join(f'"{c}"' for c in columns)
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
+        assert raw is not None, "an open connection has its driver's connection"
         with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
             # in chunks: the server takes in one chunk while the next is made here (two cores, not one after the other)
             for start in range(0, len(frame), COPY_CHUNK_ROWS):
@@ -203,7 +206,7 @@ def _sqlite_values(table: Table, frame: pd.DataFrame, column: str) -> np.ndarray
         values = pd.array(values, dtype="Float64")
     out = pd.Series(values).astype(object)
     missing = pd.isna(out).to_numpy()
-    array = out.to_numpy(dtype=object, copy=True)
+    array: np.ndarray = out.to_numpy(dtype=object, copy=True)
     if kind == "int":
         array = np.array([None if m else int(v) for v, m in zip(array, missing)], dtype=object)
     elif kind == "float":
@@ -249,7 +252,7 @@ def _sqlite_csv(
         offset += rows_per_chunk
 
 
-def read(connection: Connection, query, types: dict[str, str] | None = None) -> pd.DataFrame:
+def read(connection: Connection, query: Select[*tuple[Any, ...]], types: dict[str, str] | None = None) -> pd.DataFrame:
     """The rows of a SELECT as a frame, fast for millions of rows: CSV made by the database
     (``COPY (query) TO STDOUT`` on PostgreSQL, group_concat on SQLite) read by Arrow; row objects
     through the ORM cost seconds per million. ``types`` converts columns: ``int`` (nullable),
@@ -259,6 +262,7 @@ def read(connection: Connection, query, types: dict[str, str] | None = None) -> 
     buffer = io.BytesIO()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
+        assert raw is not None, "an open connection has its driver's connection"
         with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)

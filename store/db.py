@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -21,7 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from nominal.errors import NominalError
 
@@ -110,7 +112,7 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} cannot be stored in a JSON column")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # SQLite leaves foreign keys unenforced unless asked, per connection. WAL lets the web app
     # read while a nightly run writes.
     cursor = dbapi_connection.cursor()
@@ -190,7 +192,7 @@ def downgrade(url: str, revision: str) -> None:
     _migrate(url, command.downgrade, revision)
 
 
-def _migrate(url: str, run, revision: str) -> None:
+def _migrate(url: str, run: Callable[[Config, str], None], revision: str) -> None:
     engine = engine_for(url)
     sqlite = engine.dialect.name == "sqlite"
     try:

@@ -15,7 +15,7 @@ tests/test_store.py fails while the models and the migrations differ.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     true,
 )
@@ -110,6 +111,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here is mapped to one Table (none to a join or a select): said for the type checker,
+    # as DeclarativeBase declares __table__ as any FromClause.
+    __table__: ClassVar[Table]
 
 
 class Run(Base):

@@ -7,13 +7,15 @@ a session open.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
 
+from nominal.clock import utcnow
 from nominal.store import bulk
 from nominal.store.db import session_scope
-from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonEvent, PersonLink, Run, utcnow
+from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonEvent, PersonLink, Run
 from nominal.tables import ACCEPTED_VALUES, DISMISSALS, EXCEPTIONS, LINKS, PUBLISHED_PERSONS, PublishedState
 
 LOADED = ("loaded", "redelivered")  # delivery statuses whose rows went on to be mapped
@@ -62,7 +64,7 @@ def current_links(engine: Engine) -> pd.DataFrame:
     return _frame(engine, select(PersonLink.feed, PersonLink.source_key, PersonLink.person_id))
 
 
-def _frame(engine: Engine, query: Select, types: dict[str, str] | None = None) -> pd.DataFrame:
+def _frame(engine: Engine, query: Select[*tuple[Any, ...]], types: dict[str, str] | None = None) -> pd.DataFrame:
     with engine.connect() as connection:
         return bulk.read(connection, query, types)
 
@@ -137,7 +139,9 @@ def published_rules(engine: Engine) -> str | None:
     )
     with session_scope(engine) as session:
         counts = session.scalars(query).first() or {}
-    return counts.get("publish", {}).get("rules")
+    publish: dict[str, Any] = counts.get("publish", {})
+    rules: str | None = publish.get("rules")
+    return rules
 
 
 def value_decisions(engine: Engine) -> pd.DataFrame:

@@ -19,9 +19,10 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import CursorResult, Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from nominal.clock import utcnow
 from nominal.errors import NominalError
 from nominal.stopwatch import Stopwatch
 from nominal.store import bulk
@@ -45,7 +46,6 @@ from nominal.store.models import (
     QualityMetric,
     Run,
     RunLock,
-    utcnow,
 )
 from nominal.tables import Publication
 
@@ -196,7 +196,9 @@ def release_lock(engine: Engine, name: str = "nightly") -> None:
 def clear_lock(engine: Engine, name: str = "nightly") -> bool:
     """Remove the lock whoever holds it (``nominal unlock``, after checking no run is going)."""
     with session_scope(engine) as session:
-        return session.execute(delete(RunLock).where(RunLock.name == name)).rowcount > 0
+        result = session.execute(delete(RunLock).where(RunLock.name == name))
+        assert isinstance(result, CursorResult)  # as for any DELETE: it has the rowcount
+        return result.rowcount > 0
 
 
 def _alive(pid: int) -> bool:
@@ -387,4 +389,5 @@ def fail_abandoned_runs(engine: Engine, kind: str = "sync") -> int:
                 status="failed", message="abandoned: the process stopped before the run finished", finished_at=utcnow()
             )
         )
+        assert isinstance(result, CursorResult)  # as for any UPDATE: it has the rowcount
         return result.rowcount

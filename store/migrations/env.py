@@ -7,8 +7,12 @@ commands (``revision --autogenerate``, offline ``--sql``) get only ``config.attr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Literal, TypedDict
+
 from alembic import context
-from sqlalchemy import Connection
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import Connection, MetaData
 
 from nominal.store.db import engine_for
 from nominal.store.models import Base, UTCDateTime
@@ -16,7 +20,7 @@ from nominal.store.models import Base, UTCDateTime
 config = context.config
 
 
-def render_item(type_, obj, autogen_context):
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Autogenerate would write ``store.models.UTCDateTime()`` into a revision, tying it to code
     # that may change; a revision describes the column as the database holds it.
     if type_ == "type" and isinstance(obj, UTCDateTime):
@@ -24,7 +28,16 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-OPTIONS = {
+class Options(TypedDict):
+    """What both the offline and the online runs configure (keyword arguments of ``context.configure``)."""
+
+    target_metadata: MetaData
+    compare_type: bool
+    render_item: Callable[[str, Any, AutogenContext], str | Literal[False]]
+    render_as_batch: bool
+
+
+OPTIONS: Options = {
     "target_metadata": Base.metadata,
     "compare_type": True,
     "render_item": render_item,

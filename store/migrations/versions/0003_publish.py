@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +19,7 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_PERSON_COLUMNS = (
+_PERSON_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("supervision_status", sa.String(32)),
     ("registration_type", sa.String(32)),
     ("registration_start", sa.Date()),
@@ -26,7 +27,7 @@ _PERSON_COLUMNS = (
     ("release_date", sa.Date()),
     ("content_hash", sa.String(64)),
 )
-_EXCEPTION_COLUMNS = (
+_EXCEPTION_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("row", sa.Integer()),
     ("priority", sa.String(32)),
     ("other_feed", sa.String(64)),
