@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -149,7 +150,7 @@ def _read_header(data: bytes, fmt: TextFormat, *, feed: str, source: str) -> tup
     return tuple(names)
 
 
-def _quoting(fmt: TextFormat) -> int:
+def _quoting(fmt: TextFormat) -> Literal[0, 3]:  # csv.QUOTE_MINIMAL, csv.QUOTE_NONE
     return csv.QUOTE_MINIMAL if fmt.quoting else csv.QUOTE_NONE
 
 
@@ -211,17 +212,17 @@ class _TextReader:
             ) from None
         if not problems:
             return
-        row, line, fields = problems[0]
-        column = columns[fields] if fields < len(columns) else None
+        row, line, found = problems[0]
+        column = columns[found] if found < len(columns) else None
         hint = (
             "an embedded line break or a missing delimiter?"
-            if fields < len(columns)
+            if found < len(columns)
             else f"a stray {self.fmt.delimiter!r} inside a value?"
         )
         others = ", ".join(str(p[0]) for p in problems[1:])
         raise FeedError(
             self.feed,
-            f"line {line} has {fields} field(s), expected {len(columns)} — {hint}"
+            f"line {line} has {found} field(s), expected {len(columns)} — {hint}"
             + (f" (also rows {others})" if others else ""),
             source=self.source,
             row=row,

@@ -91,6 +91,7 @@ class Options(ConnectorOptions):
         return self
 
     def text_format(self) -> TextFormat:
+        assert self.format is not None, "set from the extension when the options are validated"
         return TextFormat(
             delimiter=self.delimiter or DELIMITER_BY_FORMAT[self.format],
             quoting=self.quoting,

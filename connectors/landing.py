@@ -10,6 +10,7 @@ Archiving is the caller's last step (``RawExtract.commit``), after mapping has a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -66,7 +67,9 @@ def fetch(feed: str, options: Options, context: FetchContext) -> RawExtract:
             "the file changed or is still being written",
             source=data_path.name,
         )
-    status, archived = _archive_status(feed, context, digest, data_path.name)
+    as_of = context.as_of
+    assert as_of is not None, "delivery_dir refuses a context without an as-of date"
+    status, archived = _archive_status(feed, context.archive_dir, as_of, digest, data_path.name)
     text_format = TextFormat(delimiter=options.delimiter, quoting=options.quoting, encoding=options.encoding)
     frame, columns = parse_delimited(data, text_format, feed=feed, source=data_path.name)
     if len(frame) != manifest["rows"]:
@@ -80,7 +83,7 @@ def fetch(feed: str, options: Options, context: FetchContext) -> RawExtract:
     def commit() -> Path | None:
         if context.archive_dir is None:
             return None
-        return archived or _archive(context, feed, digest, data_path, folder / options.manifest)
+        return archived or _archive(context.archive_dir, feed, as_of, digest, data_path, folder / options.manifest)
 
     return RawExtract(
         feed=feed,
@@ -123,20 +126,22 @@ def _read_manifest(feed: str, path: Path) -> dict:
     return manifest
 
 
-def _archive_root(context: FetchContext, feed: str) -> Path:
-    return Path(context.archive_dir) / feed
+def _archive_root(archive_dir: Path, feed: str) -> Path:
+    return Path(archive_dir) / feed
 
 
-def _archive_status(feed: str, context: FetchContext, digest: str, name: str) -> tuple[str, Path | None]:
+def _archive_status(
+    feed: str, archive_dir: Path | None, as_of: dt.date, digest: str, name: str
+) -> tuple[str, Path | None]:
     """new, already_loaded (this night, same bytes) or redelivered (this night, new bytes).
 
     The same bytes archived under another night are refused: a source that re-sends an old
     extract must not make tonight look like that night.
     """
-    if context.archive_dir is None:
+    if archive_dir is None:
         return "new", None
-    root = _archive_root(context, feed)
-    tonight = root / context.as_of.isoformat()
+    root = _archive_root(archive_dir, feed)
+    tonight = root / as_of.isoformat()
     if (tonight / digest).is_dir():
         return "already_loaded", tonight / digest
     for other in sorted(root.glob(f"*/{digest}")):
@@ -148,9 +153,9 @@ def _archive_status(feed: str, context: FetchContext, digest: str, name: str) ->
     return ("redelivered" if tonight.is_dir() and any(tonight.iterdir()) else "new"), None
 
 
-def _archive(context: FetchContext, feed: str, digest: str, data_path: Path, manifest_path: Path) -> Path:
+def _archive(archive_dir: Path, feed: str, as_of: dt.date, digest: str, data_path: Path, manifest_path: Path) -> Path:
     """Copy the verified file and its manifest into the archive, read-only, all or nothing."""
-    target = _archive_root(context, feed) / context.as_of.isoformat() / digest
+    target = _archive_root(archive_dir, feed) / as_of.isoformat() / digest
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=target.parent))
     try:

@@ -15,7 +15,7 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -236,7 +236,7 @@ def number_text(value: float) -> str:
     return repr(value)
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[type, Callable[[Any], str]] = {
     int: str,
     float: number_text,
     decimal.Decimal: lambda value: format(value, "f"),
@@ -275,7 +275,7 @@ def _secrets_of(url: URL) -> list[str]:
     return [str(s) for s in secrets if s]
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | None) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
@@ -286,6 +286,7 @@ def _statement(feed: str, options: Options, context: FetchContext, source: str) 
         # sa.table quotes the names as the dialect needs: no SQL is built from configuration text.
         table = sa.table(name, schema=schema[0] if schema else None)
         return sa.select(sa.literal_column("*")).select_from(table), {}
+    assert options.query is not None, "a query where there is no table (checked when the options are validated)"
     statement = sa.text(options.query)
     if AS_OF_PARAMETER not in statement.compile().params:
         return statement, {}

@@ -53,7 +53,7 @@ def _identifier_expectation(kind: str, label: str, description: str) -> type[Col
         },
     )
     class_name = "ExpectColumnValuesToBeValid" + "".join(p.title() for p in kind.split("_"))
-    expectation = type(
+    expectation: type[ColumnMapExpectation] = type(
         class_name,
         (ColumnMapExpectation,),
         {

@@ -159,7 +159,8 @@ class Validator:
                 "nominal",
                 {
                     "class_name": "SiteBuilder",
-                    "show_how_to_buttons": False,
+                    # GX's DataDocsSiteConfigTypedDict lists only some of SiteBuilder's keys ("may be incomplete")
+                    "show_how_to_buttons": False,  # type: ignore[typeddict-unknown-key]
                     "store_backend": {
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir.resolve()),
@@ -238,7 +239,12 @@ class Validator:
             },
             run_id=RunIdentifier(run_name=f"{feed}-{parameters.as_of.isoformat()}"),
         )
-        return [(r.expectation_config.meta["rule"], r) for r in result.results]
+        ruled = []
+        for r in result.results:
+            config = r.expectation_config
+            assert config is not None, "GX names the expectation of every result of a suite's run"
+            ruled.append((config.meta["rule"], r))
+        return ruled
 
     def build_docs(self) -> Path | None:
         if self.docs_dir is None:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,14 @@ def match_task(
         previous_links=previous_links,
         compare_pairs=compare_pairs,
     )
+
+
+def _quoted(result: MatchResult) -> MatchResult:
+    """``result`` wrapped in Prefect's quote(), so that Prefect does not walk the trained model's settings.
+
+    Prefect unwraps it before calling the task, which receives the MatchResult itself; typed as that,
+    since Prefect's typed Task.__call__ does not know of quote()."""
+    return cast(MatchResult, quote(result))
 
 
 @task(name="prepare publication", cache_policy=NO_CACHE, persist_result=False)
@@ -341,7 +349,7 @@ class _Night:
         scope = {i.feed for i in ingests.feeds if i.ok}
         night = prepare_task(
             records,
-            quote(result),
+            _quoted(result),
             validation,
             published,
             self.rules,
@@ -362,9 +370,8 @@ class _Night:
         self.record.mark_finished(RunStatus.SUCCEEDED, counts)
         lap("publish")  # includes waiting for the workbooks, written meanwhile
         reports_in_place_task(staging, self.final)
-        save_state_task(
-            quote(result), self.config.match_state_dir
-        )  # after the commit: a failed night leaves the last state
+        # after the commit: a failed night leaves the last state
+        save_state_task(_quoted(result), self.config.match_state_dir)
         lap("save_state")
         log.info("night %s published in %s", self.as_of, self.watch.seconds)
         _artifacts(self.as_of, self.record.run_id, RunStatus.SUCCEEDED, counts, gates)
@@ -520,7 +527,9 @@ def sync_flow(runner: str = "threads", address: str | None = None) -> Any:
             if address
             else {"cluster_kwargs": {"n_workers": 2, "threads_per_worker": 1, "processes": True}}
         )
-        return nightly_sync.with_options(task_runner=DaskTaskRunner(**options))
+        # prefect-dask subclasses the bare TaskRunner, so mypy takes its future type to be the type variable's
+        # default, PrefectConcurrentFuture; with_options wants TaskRunner[PrefectFuture[Any]] (it is invariant)
+        return nightly_sync.with_options(task_runner=DaskTaskRunner(**options))  # type: ignore[arg-type]
     return nightly_sync
 
 
@@ -537,7 +546,7 @@ def run_night_in_flow(
 ) -> NightSummary:
     """Run one night through the flow with a loaded config (the CLI and tests)."""
     flow_ = sync_flow(runner, address)
-    return flow_(  # type: ignore[no-any-return]
+    return flow_(
         as_of=night.isoformat(),
         config=config,
         landing=str(landing) if landing else None,

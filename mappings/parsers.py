@@ -197,12 +197,11 @@ def parse_datetime(values: pd.Series, spec: FieldSpec, context: ParseContext) ->
 
 def _identifier_parser(kind: str):
     def parse(values: pd.Series, spec: FieldSpec, context: ParseContext) -> Parsed:
-        normalise = identifiers.NORMALISERS[kind]
-        if kind == "pnc_id":
+        if kind == "pnc_id":  # the one normaliser that takes the year: it reads a short form's two-digit year
             year = context.as_of.year if context.as_of else None
-            result = normalise(values, current_year=year)
+            result = identifiers.normalise_pnc_id(values, current_year=year)
         else:
-            result = normalise(values)
+            result = identifiers.NORMALISERS[kind](values)
         label = IDENTIFIER_LABELS[kind]
         reason = (label + " " + result.reason).astype("str")
         return Parsed(result.canonical, reason, raw=values)

@@ -68,15 +68,17 @@ def merge_exceptions(
     ``dismissed``: officers' active dismiss decisions (exception_fingerprint, value = data hash or empty).
     """
     found = with_fingerprints(tonight)
+    # None and datetimes go into np.where as the 0-d object arrays numpy makes of them (its stubs take no others)
+    null, at_now = np.array(None, dtype=object), np.array(now, dtype=object)
     old = existing.set_index("fingerprint")
     known = isin(found["fingerprint"], old.index)
     before = old.reindex(found["fingerprint"])
     status = np.where(known, before["status"].fillna("open").to_numpy(dtype=object), "open")
-    resolution = np.where(known, before["resolution"].to_numpy(dtype=object), None)
+    resolution = np.where(known, before["resolution"].to_numpy(dtype=object), null)
     same_data = known & (before["data_hash"].to_numpy(dtype=object) == found["data_hash"].to_numpy(dtype=object))
     reopen = (status == "resolved") | ((status == "dismissed") & ~same_data)
     resolution = np.where(
-        reopen, np.where(status == "dismissed", REOPENED, None), np.where(status == "resolved", None, resolution)
+        reopen, np.where(status == "dismissed", REOPENED, null), np.where(status == "resolved", null, resolution)
     )
     status = np.where(reopen, "open", status)
     if dismissed is not None and len(dismissed):
@@ -89,9 +91,9 @@ def merge_exceptions(
     rows = found[[c for c in FINDING_COLUMNS if c != "data"] + ["fingerprint", "data_hash"]].copy()
     rows["status"] = status
     rows["resolution"] = resolution
-    rows["assignee"] = np.where(known, before["assignee"].to_numpy(dtype=object), None)
+    rows["assignee"] = np.where(known, before["assignee"].to_numpy(dtype=object), null)
     rows["first_seen_run_id"] = np.where(known, before["first_seen_run_id"].to_numpy(dtype=object), run_id)
-    rows["first_seen_at"] = np.where(known, before["first_seen_at"].to_numpy(dtype=object), now)
+    rows["first_seen_at"] = np.where(known, before["first_seen_at"].to_numpy(dtype=object), at_now)
     rows["last_seen_run_id"], rows["last_seen_at"], rows["resolved_at"] = run_id, now, None
 
     gone = old[~isin(old.index, found["fingerprint"]) & old["status"].isin(["open", "in_progress"]).to_numpy()]

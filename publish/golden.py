@@ -41,9 +41,9 @@ def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
 
 def candidate_values(records: pd.DataFrame, field: str, rule: FieldRule) -> pd.Series:
     """The value each record offers for a golden field (NA where it offers none)."""
-    sources = rule.from_ or {None: field}
+    sources: list[tuple[str | None, str]] = list(rule.from_.items()) or [(None, field)]
     value = None
-    for feed, column in sources.items():
+    for feed, column in sources:
         if column not in records.columns:
             continue
         offered = records[column] if feed is None else records[column].where(records["feed"] == feed)
@@ -157,6 +157,7 @@ def golden_records(
     ``records`` carry ``person_id`` (``with_persons``); ``persons`` has person_id, status, status_reason;
     ``pinned`` (``accepted_values``) names records that win a field by an officer's decision.
     """
+    pins = pinned or {}
     out = persons[["person_id", "status", "status_reason"]].drop_duplicates("person_id").reset_index(drop=True)
     position = pd.Index(out["person_id"])
     ranks = _Ranks(records)
@@ -167,7 +168,7 @@ def golden_records(
         if field not in GOLDEN_FIELDS:
             continue
         value = candidate_values(records, field, rule)
-        rows = choose(ranks, value, rule, (pinned or {}).get(field))
+        rows = choose(ranks, value, rule, pins.get(field))
         at = at_person[rows]
         for published in (field, *[f for f in rule.with_ if f in GOLDEN_FIELDS]):
             column = value if published == field else records.get(published)
@@ -183,9 +184,7 @@ def golden_records(
         out[field] = columns.get(field, pd.Series(pd.NA, index=out.index, dtype=dtype))
     # per field, the persons whose value is an officer's accepted one (it came from a pinned record)
     accepted = {
-        field: (rows >= 0) & pinned[field][np.maximum(rows, 0)]
-        for field, rows in chosen.items()
-        if field in (pinned or {})
+        field: (rows >= 0) & pins[field][np.maximum(rows, 0)] for field, rows in chosen.items() if field in pins
     }
     accepted = {field: persons for field, persons in accepted.items() if persons.any()}
     out["lineage"] = _lineage(records, len(out), chosen, run_id, accepted)
@@ -201,7 +200,7 @@ def _lineage(
     accepted. Each source record is listed once, however many values it gives; built by Arrow over
     whole columns (a million json.dumps calls would take long)."""
 
-    def text(value: str) -> pa.Scalar:
+    def text(value: str | None) -> pa.Scalar:
         return pa.scalar(value, pa.large_string())
 
     used = [(np.flatnonzero(rows >= 0), rows[rows >= 0]) for rows in chosen.values()]

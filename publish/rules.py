@@ -26,8 +26,15 @@ class Discrepancy(StrEnum):
     LICENCE_WITHOUT_POLICE_NOMINAL = "licence_without_police_nominal"
 
 
+Preference = Literal["feeds", "most_common", "recent"]
+
+
+def _most_recent() -> list[Preference]:
+    return ["recent"]
+
+
 class FieldRule(Strict):
-    prefer: list[Literal["feeds", "most_common", "recent"]] = Field(default_factory=lambda: ["recent"])
+    prefer: list[Preference] = Field(default_factory=_most_recent)
     feeds: list[str] = Field(default_factory=list)
     from_: dict[str, str] = Field(default_factory=dict, alias="from")
     codes: dict[str, str] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+import numpy.typing as npt
 
 
 class Streams:
@@ -22,7 +23,7 @@ class Streams:
         return np.random.default_rng(np.random.SeedSequence([self.seed, *words]))
 
 
-def weighted_choice(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+def weighted_choice(rng: np.random.Generator, weights: npt.ArrayLike, size: int) -> np.ndarray:
     """Indices into ``weights``, drawn with probability proportional to the weight."""
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     picks = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")

@@ -5,6 +5,7 @@ blank identifiers, timestamps, and the per-night context the builders and errors
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ def set_at(frame: pd.DataFrame, column: str, rows: np.ndarray, values) -> None:
     frame[column] = series
 
 
-def identity(world: World, persons: np.ndarray, with_home: bool = True) -> dict[str, object]:
+def identity(world: World, persons: np.ndarray, with_home: bool = True) -> dict[str, Any]:
     """Name, date of birth and (``with_home``) address of each person: true values, names in
     upper case."""
     persons = np.asarray(persons, dtype=np.int64)
@@ -133,7 +134,7 @@ def stamps(rng: np.random.Generator, days: np.ndarray, latest: np.datetime64 | N
     seconds = rng.integers(7 * 3600, 23 * 3600, len(days)).astype("m8[s]")
     result = np.asarray(days, dtype="M8[D]").astype("M8[s]") + seconds
     if latest is not None:
-        result = np.minimum(result, np.datetime64(latest, "s"))
+        result = np.minimum(result, latest.astype("M8[s]"))
     return result
 
 
