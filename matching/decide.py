@@ -17,7 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import levels
 from .settings import Settings
+
+AGREE = levels.index("identifier", "agree")
 
 LINK, REVIEW, NO_LINK = "link", "review", "no_link"
 
@@ -49,11 +52,11 @@ def decide(table: pd.DataFrame, settings: Settings, link_threshold: float | None
     for name in reversed(settings.strong_identifiers):
         c = next((c for c in identifier_comparisons if c.column == name or c.name == name), None)
         if c is not None:
-            agree = table[f"{c.name}_level"].to_numpy() == 1
+            agree = table[f"{c.name}_level"].to_numpy() == AGREE
             shared[agree] = name
     any_identifier_agrees = np.zeros(n, dtype=bool)
     for c in identifier_comparisons:
-        any_identifier_agrees |= table[f"{c.name}_level"].to_numpy() == 1
+        any_identifier_agrees |= table[f"{c.name}_level"].to_numpy() == AGREE
 
     # 5. the model
     model_link = p >= link_at
@@ -83,8 +86,13 @@ def decide(table: pd.DataFrame, settings: Settings, link_threshold: float | None
         )
         postcode = _level(table, settings, "postcode")
         if surname is not None and forename is not None and dob is not None:
-            twins = (surname == 1) & (dob == 1) & (forename >= 5) & ~any_identifier_agrees
-            same_place = (postcode == 1) if postcode is not None else np.zeros(n, bool)
+            twins = (
+                (surname == levels.index("surname", "exact"))
+                & (dob == levels.index("date_of_birth", "exact"))
+                & np.isin(forename, levels.levels_from("forename", levels.FORENAMES_DIFFER))
+                & ~any_identifier_agrees
+            )
+            same_place = (postcode == levels.index("postcode", "full")) if postcode is not None else np.zeros(n, bool)
             decision[twins] = np.where((p[twins] >= review_at) | same_place[twins], REVIEW, NO_LINK)
             linked_by[twins] = None
             reason[twins] = np.where(decision[twins] == REVIEW, "possible_twins", None)

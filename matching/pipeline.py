@@ -18,8 +18,10 @@ import pandas as pd
 from nominal.masking import mask_identifier
 from nominal.stopwatch import Stopwatch
 
+from . import levels
 from .arrays import isin_sorted, unique_sorted
 from .blocking import candidate_pairs
+from .blocking_keys import is_derived
 from .clustering import cluster
 from .comparisons import Gamma, compare
 from .decide import LINK, REVIEW, decide
@@ -93,20 +95,20 @@ def _keep(gamma: Gamma, probability: np.ndarray, settings: Settings) -> np.ndarr
     keep = probability >= min(settings.thresholds.review, 0.01)
     for c in settings.comparisons:
         if c.kind == "identifier":
-            keep |= gamma.levels[c.name] == 1
+            keep |= gamma.levels[c.name] == levels.index("identifier", "agree")
     surname = next((c.name for c in settings.comparisons if c.kind == "surname"), None)
     dob = next((c.name for c in settings.comparisons if c.kind == "date_of_birth"), None)
     if surname and dob:  # possible twins are reviewed whatever their probability
-        keep |= (gamma.levels[surname] == 1) & (gamma.levels[dob] == 1)
+        keep |= (gamma.levels[surname] == levels.index("surname", "exact")) & (
+            gamma.levels[dob] == levels.index("date_of_birth", "exact")
+        )
     return keep
 
 
 def extra_columns(settings: Settings) -> tuple[str, ...]:
     """Record columns the settings read besides the canonical ones matching always uses."""
-    from .blocking import DERIVED_KEYS
-
     columns = [c.column for c in settings.comparisons if c.column]
-    columns += [k for rule in settings.blocking for k in rule.keys if k not in DERIVED_KEYS]
+    columns += [k for rule in settings.blocking for k in rule.keys if not is_derived(k)]
     return tuple(dict.fromkeys(columns))
 
 
@@ -275,7 +277,7 @@ def _trusted_unique_values(
         comparison = next((c.name for c in settings.comparisons if c.kind == "identifier" and c.column == name), None)
         in_doubt = np.zeros(records.n, dtype=bool)
         if comparison is not None and len(contradicted):
-            shared = contradicted[contradicted[f"{comparison}_level"] == 1]
+            shared = contradicted[contradicted[f"{comparison}_level"] == levels.index("identifier", "agree")]
             in_doubt[shared["rid_a"].to_numpy()] = True
             in_doubt[shared["rid_b"].to_numpy()] = True
         values[name] = column.astype(object).where(column.notna() & ~in_doubt, None).to_numpy()

@@ -14,11 +14,12 @@ canonical person record is ``matching/default_settings.yaml``::
 Comparison kinds (``KINDS``): ``forename`` and ``surname`` (names, with phonetic, nickname and
 fuzzy levels), ``date_of_birth``, ``postcode``, ``sex``, ``identifier`` (agree / disagree: two
 different valid identifiers are evidence against), ``exact`` and ``fuzzy`` for any carried-through
-field. Blocking keys (``KEYS``) are derived columns or any record column by name.
+field. Blocking keys are those of ``matching.blocking_keys.KEYS`` or any record column by name.
 """
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -26,26 +27,26 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nominal import canonical
 from nominal.errors import ConfigError
+
+from .blocking_keys import KEYS
 
 DEFAULT_SETTINGS = Path(__file__).with_name("default_settings.yaml")
 
 KINDS = ("forename", "surname", "date_of_birth", "postcode", "sex", "identifier", "exact", "fuzzy", "name_variant")
 
-# Derived blocking keys (matching/prepare.py computes them); any other key is a record column.
-KEYS = {
-    "dob": "date of birth",
-    "dob_any_order": "date of birth with day and month in either order",
-    "dob_year": "year of birth",
-    "dob_month_day": "day and month of birth (catches a mistyped year)",
-    "surname_initial": "first letter of the surname",
-    "forename_initial": "first letter of the first forename",
-    "surname_sound": "Double Metaphone code of the surname",
-    "forename_sound": "Double Metaphone code of the first forename",
-    "names_sound_any_order": "the two names' codes in either order (catches swapped names)",
-    "postcode": "full postcode",
-    "postcode_sector": "postcode sector (outward code and first digit of the inward code)",
-}
+
+def _known_keys(keys: list[str]) -> list[str]:
+    """Blocking keys are registered keys (``matching.blocking_keys.KEYS``) or record columns; a key
+    that is neither a canonical column nor registered but spelled like a registered key is a typo."""
+    for key in keys:
+        if key in KEYS or key in canonical.COLUMNS:
+            continue
+        close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.85)
+        if close:
+            raise ValueError(f"unknown blocking key {key!r} — did you mean {close[0]!r}?")
+    return keys
 
 
 class _Strict(BaseModel):
@@ -54,8 +55,13 @@ class _Strict(BaseModel):
 
 class BlockingRule(_Strict):
     name: str
-    keys: list[str] = Field(min_length=1)
+    keys: list[str] = Field(min_length=1, description="blocking keys (matching.blocking_keys) or record columns")
     aliases: bool = Field(False, description="also block each record under its aliases' names")
+
+    @field_validator("keys")
+    @classmethod
+    def _known(cls, keys: list[str]) -> list[str]:
+        return _known_keys(keys)
 
 
 class Comparison(_Strict):
@@ -108,6 +114,11 @@ class Training(_Strict):
     max_iterations: int = Field(60, ge=1)
     tolerance: float = Field(1e-5, gt=0)
     seed: int = 42
+
+    @field_validator("sessions")
+    @classmethod
+    def _known_session_keys(cls, sessions: list[list[str]]) -> list[list[str]]:
+        return [_known_keys(keys) for keys in sessions]
 
 
 class Settings(_Strict):

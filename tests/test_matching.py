@@ -1,4 +1,4 @@
-"""Identity matching: comparison levels, EM, term frequencies, decisions, constraints, stable ids, incremental nights."""
+"""Identity matching: comparison levels, EM, term frequencies, decisions, constraints, stable ids, nights."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from nominal.config import SHIPPED_CONFIG, load_config
 from nominal.flows.ingest import ingest_night
+from nominal.matching import levels
 from nominal.matching.clustering import cluster
-from nominal.matching.comparisons import compare, level_labels
+from nominal.matching.comparisons import compare
 from nominal.matching.fellegi_sunter import expectation_maximisation
 from nominal.matching.model import ComparisonModel, Model
 from nominal.matching.pipeline import match
@@ -56,7 +57,7 @@ def levels_of(pairs: list[tuple[dict, dict]], feed: str = "probation") -> dict[s
     prepared = prepare([frame])
     a = np.arange(0, len(frame), 2)
     gamma = compare(prepared, SETTINGS, a, a + 1)
-    return {c.name: [level_labels(c)[lv] for lv in gamma.levels[c.name]] for c in SETTINGS.comparisons}
+    return {c.name: [levels.labels(c)[lv] for lv in gamma.levels[c.name]] for c in SETTINGS.comparisons}
 
 
 @pytest.mark.parametrize(
@@ -154,6 +155,35 @@ def test_sex_and_identifier_levels():
     assert got["pnc_id"] == ["agree", "disagree", "null"]
 
 
+def test_levels_are_named_and_asked_for_by_name():
+    assert levels.names("identifier") == ["null", "agree", "disagree"]
+    assert levels.index("identifier", "agree") == 1
+    assert [levels.labels("forename")[i] for i in levels.levels_from("forename", levels.FORENAMES_DIFFER)] == [
+        "jaro-winkler ≥ 0.80",
+        "matches a middle name",
+        "else",
+    ]
+    fuzzy = SETTINGS.comparisons[0].model_copy(update={"kind": "fuzzy", "thresholds": [0.9, 0.7]})
+    assert levels.names(fuzzy) == ["null", "exact", "jaro_winkler_0.9", "jaro_winkler_0.7", "else"]
+    with pytest.raises(KeyError, match="no level 'agree'"):
+        levels.index("sex", "agree")
+    with pytest.raises(ValueError, match="are not the levels"):  # conditions must name the levels, in order
+        levels.first_level("sex", {"different": np.array([True])}, np.array([False]))
+
+
+def test_settings_refuse_a_misspelled_blocking_key():
+    from pydantic import ValidationError
+
+    from nominal.matching.settings import Settings
+
+    raw = SETTINGS.model_dump(mode="json")
+    raw["blocking"] = [{"name": "typo", "keys": ["dob_any_ordr", "surname_sound"]}]
+    with pytest.raises(ValidationError, match="unknown blocking key 'dob_any_ordr' — did you mean 'dob_any_order'"):
+        Settings.model_validate(raw)
+    raw["blocking"] = [{"name": "court", "keys": ["court_code", "dob"]}]  # any other name is a record column
+    assert Settings.model_validate(raw).blocking[0].keys == ["court_code", "dob"]
+
+
 # --- Fellegi–Sunter ---------------------------------------------------------------------------
 
 
@@ -192,7 +222,7 @@ def test_term_frequency_makes_a_rare_surname_count_more():
             ComparisonModel(
                 "surname",
                 "surname",
-                level_labels(surname),
+                levels.labels(surname),
                 m=np.array([0, 0.9, 0.04, 0.02, 0.02, 0.01, 0.01]),
                 u=np.array([0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.95]),
                 term_frequencies={"SMITH": 0.02, "ZYGMUNT": 0.00002},
@@ -577,7 +607,7 @@ def test_settings_can_compare_any_carried_through_field(tmp_path):
     assert extra_columns(settings) == ("surname", "force_code", "address")
     records = prepare(frames, extra_columns=extra_columns(settings))
     gamma = compare(records, settings, np.array([0]), np.array([1]))
-    labels = {c.name: level_labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
+    labels = {c.name: levels.labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
     assert labels == {"surname": "exact", "force": "else", "address": "jaro-winkler ≥ 0.9", "area": "edit distance ≤ 1"}
     from nominal.matching.blocking import candidate_pairs
 
