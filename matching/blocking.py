@@ -35,10 +35,9 @@ class Candidates:
 
 def key_values(records: Records, key: str) -> np.ndarray:
     """One blocking key for every record as a non-negative integer code, -1 where it has none."""
-    cache = records.__dict__.setdefault("_block_keys", {})
-    if key not in cache:
-        cache[key] = key_of(key).compute(records)
-    return cache[key]
+    if key not in records.block_keys:
+        records.block_keys[key] = key_of(key).compute(records)
+    return records.block_keys[key]
 
 
 def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:

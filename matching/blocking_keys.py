@@ -56,14 +56,27 @@ def _column(name: str) -> Callable[[Records], np.ndarray]:
     return lambda records: records.codes(name)[1].astype(np.int64)
 
 
-def _name_key(table: str, name_column: str) -> Callable[[Records], np.ndarray]:
-    """A key per name code (``name_sound`` or ``name_initial``) of one of the record's names."""
-    return lambda records: getattr(records, table)[records.name_codes[name_column]].astype(np.int64)
+def _sounds(records: Records) -> np.ndarray:
+    return records.name_sound
 
 
-def _alias_key(table: str, part: str) -> Callable[[Records, np.ndarray, np.ndarray], np.ndarray]:
+def _initials(records: Records) -> np.ndarray:
+    return records.name_initial
+
+
+NameTable = Callable[["Records"], np.ndarray]  # a value per name code: its sound or its initial
+
+
+def _name_key(table: NameTable, name_column: str) -> Callable[[Records], np.ndarray]:
+    """A key of one of the record's names (its sound or initial)."""
+    return lambda records: table(records)[records.name_codes[name_column]].astype(np.int64)
+
+
+def _alias_key(table: NameTable, part: str) -> Callable[[Records, np.ndarray, np.ndarray], np.ndarray]:
+    """The same key of an alias's surname or forename."""
+
     def key(records: Records, surnames: np.ndarray, forenames: np.ndarray) -> np.ndarray:
-        return getattr(records, table)[surnames if part == "surname" else forenames].astype(np.int64)
+        return table(records)[surnames if part == "surname" else forenames].astype(np.int64)
 
     return key
 
@@ -87,30 +100,30 @@ KEYS: dict[str, BlockingKey] = {
         BlockingKey(
             "surname_initial",
             "first letter of the surname",
-            _name_key("name_initial", "surname_key"),
+            _name_key(_initials, "surname_key"),
             _SURNAME,
-            _alias_key("name_initial", "surname"),
+            _alias_key(_initials, "surname"),
         ),
         BlockingKey(
             "forename_initial",
             "first letter of the first forename",
-            _name_key("name_initial", "forename"),
+            _name_key(_initials, "forename"),
             _FORENAME,
-            _alias_key("name_initial", "forename"),
+            _alias_key(_initials, "forename"),
         ),
         BlockingKey(
             "surname_sound",
             "Double Metaphone code of the surname",
-            _name_key("name_sound", "surname_key"),
+            _name_key(_sounds, "surname_key"),
             _SURNAME,
-            _alias_key("name_sound", "surname"),
+            _alias_key(_sounds, "surname"),
         ),
         BlockingKey(
             "forename_sound",
             "Double Metaphone code of the first forename",
-            _name_key("name_sound", "forename"),
+            _name_key(_sounds, "forename"),
             _FORENAME,
-            _alias_key("name_sound", "forename"),
+            _alias_key(_sounds, "forename"),
         ),
         BlockingKey(
             "names_sound_any_order",

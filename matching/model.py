@@ -122,7 +122,7 @@ class Model:
 
     def _frequencies(self, comparison: ComparisonModel, records: Records) -> np.ndarray:
         """The model's term frequency of every value in these records' vocabulary (a floor for unseen ones)."""
-        cache = records.__dict__.setdefault("_tf_cache", {})
+        cache = records.term_frequencies
         key = (id(self), comparison.name)
         if key not in cache:
             vocabulary = (

@@ -72,6 +72,17 @@ class Records:
     name_nickname: np.ndarray = field(repr=False)  # int32 nickname-vocabulary code per name code (-1 none)
     nickname_pairs: np.ndarray = field(repr=False)  # sorted int64 codes a*size+b of equivalent nicknames
     nickname_size: int = 0
+    # Worked out on first use and kept while the records live:
+    # column → its vocabulary and a code per rid (``codes``)
+    column_codes: dict[str, tuple[Vocabulary, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    # blocking key → its code per rid (``matching.blocking.key_values``)
+    block_keys: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # (id of a model, comparison) → term frequency per vocabulary code (``matching.model.Model``)
+    term_frequencies: dict[tuple[int, str], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def n(self) -> int:
@@ -96,10 +107,6 @@ class Records:
         )
 
     @cached_property
-    def _column_codes(self) -> dict:
-        return {}
-
-    @cached_property
     def _key_index(self) -> pd.Index:
         return pd.Index(self.frame["_key"])
 
@@ -109,11 +116,11 @@ class Records:
 
     def codes(self, column: str) -> tuple[Vocabulary, np.ndarray]:
         """Any column factorised once: its vocabulary and an int32 code per rid (-1 missing)."""
-        if column not in self._column_codes:
+        if column not in self.column_codes:
             codes, uniques = pd.factorize(self.frame[column].astype("str"), use_na_sentinel=True)
             values = np.append(np.asarray(uniques, dtype=object), "")
-            self._column_codes[column] = (Vocabulary(values), codes.astype(np.int32))
-        return self._column_codes[column]
+            self.column_codes[column] = (Vocabulary(values), codes.astype(np.int32))
+        return self.column_codes[column]
 
     def name_frequencies(self, column: str) -> np.ndarray:
         """Share of records holding each name code in ``column`` (for term-frequency weights)."""
