@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nominal import text
+from nominal.reference import nicknames as reference_nicknames
 
 from .arrays import isin_sorted
 
@@ -290,9 +291,7 @@ def _alias_names(aliases: pd.Series) -> pd.Series:
 def _nickname_pairs(nicknames: pd.DataFrame | None) -> tuple[dict[str, int], np.ndarray]:
     """Pairs of forenames that are the same name (WILLIAM/BILL, and BILL/WILL through WILLIAM), as codes."""
     if nicknames is None:
-        from nominal.reference import nicknames as load
-
-        nicknames = load()
+        nicknames = reference_nicknames()
     table = pd.DataFrame(
         {"name": letters_only(nicknames["name"]), "nickname": letters_only(nicknames["nickname"])}
     ).dropna()
