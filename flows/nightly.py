@@ -291,7 +291,7 @@ def _night(
     night = prepare(
         records,
         result.clusters,
-        result.review,
+        result.review_pairs,
         result.events,
         validation,
         in_store,

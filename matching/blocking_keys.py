@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: the settings read this registry, and need not load pyarrow for it
     from .prepare import Records
 
 

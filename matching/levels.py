@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: the levels are read before any settings exist
     from .settings import Comparison
 
 NULL = 0  # every kind's first level: one or both values missing
@@ -33,13 +33,9 @@ class Level:
     name: str
     label: str
 
-    @property
-    def words(self) -> str:
-        """The label as an explanation reads it (``null`` and ``else`` in plain words)."""
-        return in_words(self.label)
-
 
 def in_words(label: str) -> str:
+    """A level's label as an explanation reads it (``null`` and ``else`` in plain words)."""
     return {NULL_NAME: "one or both missing", ELSE_NAME: "different"}.get(label, label)
 
 

@@ -154,6 +154,27 @@ class Model:
             joined = joined + "; " + part
         return pd.Series(joined.to_numpy(), index=pairs.index, dtype="str")
 
+    def evidence_all(self, pairs: pd.DataFrame) -> pd.Series:
+        """Each pair's evidence as JSON text, for every row of a scored pair table: a list of
+        ``{"comparison", "level" (its name), "label", "weight" (bits)}``, one per comparison."""
+        parts = []
+        for c in self.comparisons:
+            heads = np.array(
+                [
+                    json.dumps({"comparison": c.name, "level": lv.name, "label": lv.label}, ensure_ascii=False)[:-1]
+                    + ', "weight": '
+                    for lv in levels.levels_of(self.configured(c))
+                ],
+                dtype=object,
+            )
+            code = pairs[f"{c.name}_level"].to_numpy(dtype=np.int64)
+            weight = pd.Series(pairs[f"{c.name}_weight"].to_numpy(dtype="float64")).map("{:.3f}".format)
+            parts.append(pd.Series(heads[code], dtype="str") + weight + "}")
+        joined = "[" + parts[0]
+        for part in parts[1:]:
+            joined = joined + ", " + part
+        return pd.Series((joined + "]").to_numpy(), index=pairs.index, dtype="str")
+
     # --- persistence -------------------------------------------------------------------------
 
     def as_dict(self) -> dict:

@@ -45,7 +45,9 @@ def _known_keys(keys: list[str]) -> list[str]:
             continue
         close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.85)
         if close:
-            raise ValueError(f"unknown blocking key {key!r} — did you mean {close[0]!r}?")
+            raise ValueError(
+                f"unknown blocking key {key!r} — did you mean {close[0]!r} ({KEYS[close[0]].description})?"
+            )
     return keys
 
 

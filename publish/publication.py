@@ -22,9 +22,10 @@ from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
 from .golden import SURVIVORSHIP_VERSION, accepted_values, golden_records, with_persons
 from .keys import isin, record_keys
+from .review import review_findings
 from .rules import PublishRules
 
-_LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]  # and record_hash
+_LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by", "linked_on"]  # and record_hash
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
 # what the discrepancy rules read (publish.discrepancies): a slim frame filters faster
 DISCREPANCY_COLUMNS = (
@@ -50,7 +51,7 @@ class StoreNow:
     """What the store holds before tonight's publication (store.queries)."""
 
     persons: pd.DataFrame  # person_id, status, status_reason, content_hash
-    links: pd.DataFrame  # feed, source_key, person_id, match_probability, linked_by, record_hash
+    links: pd.DataFrame  # feed, source_key, person_id, match_probability, linked_by, linked_on, record_hash
     exceptions: pd.DataFrame  # store.queries.EXCEPTION_MERGE_COLUMNS
     dismissed: pd.DataFrame  # exception_fingerprint, value
     accepted: pd.DataFrame | None = None  # officers' accept_value decisions: feed, source_key, field, value
@@ -102,7 +103,7 @@ def _hashes_at(people: pd.DataFrame, where: np.ndarray, hashes: np.ndarray | Non
 def prepare(
     records: pd.DataFrame,
     clusters: pd.DataFrame,
-    review: pd.DataFrame,
+    review_pairs: pd.DataFrame,
     events: pd.DataFrame,
     validation: pd.DataFrame,
     now_in_store: StoreNow,
@@ -130,7 +131,8 @@ def prepare(
     where = keys.get_indexer(record_keys(links))
     if (where < 0).any():
         raise ValueError(
-            f"{int((where < 0).sum())} records placed by matching are not among tonight's records: matching and publish disagree"
+            f"{int((where < 0).sum())} records placed by matching are not among tonight's records: "
+            "matching and publish disagree"
         )
     links["record_hash"] = hashes[where]
     same, old_person, gone = _unchanged_links(links, now_in_store.links)
@@ -150,7 +152,7 @@ def prepare(
     found = F.concat(
         [
             validation_findings(validation, people, hashes, keys),
-            _review_findings(review, people, hashes, keys),
+            review_findings(review_pairs, *_pair_rows_and_data(review_pairs, people, hashes, keys)),
             _attention_findings(clusters),
             _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
             F.empty()
@@ -236,6 +238,10 @@ def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndar
     same = (
         (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object))
         & (old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object))
+        & (
+            old["linked_on"].astype(object).fillna("").to_numpy()
+            == links["linked_on"].astype(object).fillna("").to_numpy()
+        )
         & np.isclose(
             old["match_probability"].astype("float64").fillna(-1).to_numpy(),
             links["match_probability"].astype("float64").fillna(-1).to_numpy(),
@@ -334,20 +340,17 @@ def validation_findings(
     return out[list(F.FINDING_COLUMNS)]
 
 
-def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index) -> pd.DataFrame:
-    if review is None or review.empty:
-        return F.empty()
-    at, other_at = (
-        keys.get_indexer(record_keys(review)),
-        keys.get_indexer(record_keys(review, "other_feed", "other_source_key")),
-    )
+def _pair_rows_and_data(
+    pairs: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index
+) -> tuple[pd.arrays.IntegerArray | None, np.ndarray | None]:
+    """For findings about pairs of records (feed_a, source_key_a, feed_b, source_key_b): record a's
+    delivery row, and as data both records' content hashes (the finding reopens when either changes)."""
+    if pairs is None or pairs.empty:
+        return None, None
+    at = keys.get_indexer(record_keys(pairs, "feed_a", "source_key_a"))
+    other_at = keys.get_indexer(record_keys(pairs, "feed_b", "source_key_b"))
     a, b = _hashes_at(people, at, hashes), _hashes_at(people, other_at, hashes)
-    out = review.assign(
-        field=None,
-        row=_rows_at(people, at),
-        data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy(),
-    )
-    return out[list(F.FINDING_COLUMNS)]
+    return _rows_at(people, at), pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy()
 
 
 def _attention_findings(clusters: pd.DataFrame) -> pd.DataFrame:

@@ -36,11 +36,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from nominal.vocab import LinkedBy
+
 RUN_KINDS = ("ingest", "validate", "match", "sync", "publish")
 RUN_STATUSES = ("running", "succeeded", "failed", "gate_failed")
 DELIVERY_STATUSES = ("loaded", "already_loaded", "redelivered", "rejected")
 PERSON_STATUSES = ("active", "needs_attention", "retired")
-LINKED_BY = ("identifier:<field>", "model", "officer", "single")  # identifier:pnc_id, identifier:crn, …
+LINKED_BY = tuple(v.value for v in LinkedBy)  # identifier (which one: linked_on), model, officer, single
 PERSON_EVENT_KINDS = ("created", "merged", "split", "retired")
 EXCEPTION_KINDS = (
     "validation",
@@ -202,6 +204,7 @@ class PersonLink(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
     match_probability: Mapped[float | None] = mapped_column(Float)
     linked_by: Mapped[str] = mapped_column(String(CODE))  # LINKED_BY
+    linked_on: Mapped[str | None] = mapped_column(String(FIELD))  # the identifier field when linked_by is identifier
     # the source record's content as last published (publish.publication.record_content_hashes)
     record_hash: Mapped[int | None] = mapped_column(BigInteger)
     run_id: Mapped[int] = mapped_column(Integer)

@@ -123,7 +123,7 @@ def published_links(engine: Engine) -> pd.DataFrame:
     """Every current link with how it was made (publish rewrites only the links that changed)."""
     from nominal.store.models import PersonLink
 
-    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by", "record_hash"]
+    columns = ["feed", "source_key", "person_id", "match_probability", "linked_by", "linked_on", "record_hash"]
     return _frame(
         engine, select(*(getattr(PersonLink, c) for c in columns)), {"match_probability": "float", "record_hash": "int"}
     )

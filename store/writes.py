@@ -278,7 +278,7 @@ class Publication:
 
     persons: pd.DataFrame  # changed or new persons: the store's persons columns
     retired: pd.DataFrame  # person_id of persons no record carries any more
-    links: pd.DataFrame  # changed or new links: feed, source_key, person_id, match_probability, linked_by
+    links: pd.DataFrame  # changed or new links: feed, source_key, person_id, match_probability, linked_by, linked_on
     links_gone: pd.DataFrame  # feed, source_key of records no longer delivered
     events: pd.DataFrame  # kind, old_person_ids (list), new_person_id, detail (dict)
     exceptions: pd.DataFrame  # new or changed exceptions: publish.exceptions.STORE_COLUMNS

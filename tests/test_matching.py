@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -17,11 +18,15 @@ from nominal.matching.fellegi_sunter import expectation_maximisation
 from nominal.matching.model import ComparisonModel, Model
 from nominal.matching.pipeline import match
 from nominal.matching.prepare import prepare
+from nominal.matching.schemas import CLUSTERS, EVENTS, PAIRS, REVIEW_PAIRS
 from nominal.matching.settings import load_settings
+from nominal.publish.review import review_findings
 from nominal.synthetic import generate
+from nominal.vocab import LinkedBy
 from tests.canonical_records import canonical_frame, pnc
 
 NIGHT = dt.date(2026, 11, 23)
+PAIR = ["feed_a", "source_key_a", "feed_b", "source_key_b"]
 SETTINGS = load_settings()
 
 
@@ -39,9 +44,15 @@ def two_nights(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(two_nights):
+def first_night(two_nights):
+    """The first night matched in full, training its model."""
+    return match(two_nights[0], SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def trained(first_night):
     """A model trained on the first night, reused by the hand-made cases (too small to train on)."""
-    return match(two_nights[0], SETTINGS).model
+    return first_night.model
 
 
 # --- comparison levels -------------------------------------------------------------------------
@@ -348,8 +359,8 @@ def test_possible_twins_are_reviewed_never_linked(trained):
     frames = [people("police", [{"forenames": "MICHAEL"}]), people("probation", [{"forenames": "DAVID"}])]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 2
-    assert result.review["rule"].tolist() == ["possible_twins"]
-    assert "never linked automatically" in result.review["detail"].iloc[0]
+    assert result.review_pairs["reason"].tolist() == ["possible_twins"]
+    assert "never linked automatically" in review_findings(result.review_pairs)["detail"].iloc[0]
 
 
 def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_linked(trained):
@@ -371,7 +382,7 @@ def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_link
     ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 2
-    assert result.review["rule"].tolist() == ["identifier_contradicted"]
+    assert result.review_pairs["reason"].tolist() == ["identifier_contradicted"]
 
 
 def test_a_shared_pnc_id_links_despite_a_different_name(trained):
@@ -381,7 +392,9 @@ def test_a_shared_pnc_id_links_despite_a_different_name(trained):
     ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 1
-    assert "identifier:pnc_id" in set(result.clusters["linked_by"])
+    linked = result.clusters.drop_duplicates(["linked_by", "linked_on"])
+    assert ("identifier", "pnc_id") in set(zip(linked["linked_by"], linked["linked_on"]))
+    assert result.pairs[["linked_by", "linked_on"]].iloc[0].tolist() == ["identifier", "pnc_id"]
 
 
 def test_review_band_explains_each_comparison_in_words(trained):
@@ -394,12 +407,63 @@ def test_review_band_explains_each_comparison_in_words(trained):
     assert 0.5 < probability < 0.999999
     reviewed = match(frames, SETTINGS, model=trained, link_threshold=0.999999)  # now the pair is in the band
     assert len(set(by_key(reviewed).values())) == 2
-    detail = reviewed.review["detail"].iloc[0]
-    assert reviewed.review["rule"].tolist() == ["match_review"]
+    detail = review_findings(reviewed.review_pairs)["detail"].iloc[0]
+    assert reviewed.review_pairs["reason"].tolist() == ["match_review"]
     assert detail.startswith(f"may be the same person as probation record K* (probability {probability:.4f}): ")
     assert "surname: exact (+" in detail and "date of birth: one of day, month, year differs (" in detail
     assert "postcode: one or both missing (+0.0)" in detail
     assert "FOSTER" not in detail and "NEIL" not in detail
+
+
+def conforms(result) -> list[str]:
+    """Every frame of a match result against its declared schema (an empty list when all conform)."""
+    return [
+        *CLUSTERS.problems(result.clusters),
+        *PAIRS.problems(result.pairs),
+        *REVIEW_PAIRS.problems(result.review_pairs),
+        *EVENTS.problems(result.events),
+    ]
+
+
+def test_a_nights_outputs_have_their_declared_schemas(two_nights, first_night):
+    night1, night2, _ = two_nights
+    previous = first_night.clusters[["feed", "source_key", "person_id"]]
+    sizes = previous.groupby("person_id").size()
+    pair = previous[previous["person_id"].isin(sizes[sizes >= 2].index[:1])].head(2)  # split by an officer
+    (a, b) = pair[["feed", "source_key"]].to_numpy()
+    decisions = pd.DataFrame(
+        [{"kind": "do_not_link", "feed_a": a[0], "source_key_a": a[1], "feed_b": b[0], "source_key_b": b[1]}]
+    )
+    second = match(
+        night2, SETTINGS, model=first_night.model, state=first_night.state, previous_links=previous, decisions=decisions
+    )
+    for result in (first_night, second):
+        assert conforms(result) == []
+        assert len(result.clusters) and len(result.pairs) and len(result.review_pairs)
+        clusters, pairs = result.clusters, result.pairs
+        assert (clusters["linked_on"].notna() == (clusters["linked_by"] == LinkedBy.IDENTIFIER)).all()
+        assert (pairs["linked_on"].notna() == (pairs["linked_by"] == LinkedBy.IDENTIFIER)).all()
+        assert set(pairs.loc[pairs["linked_on"].notna(), "linked_on"]) <= set(SETTINGS.strong_identifiers)
+        assert {f"{c.name}_{part}" for c in SETTINGS.comparisons for part in ("level", "weight")} <= set(pairs.columns)
+    assert set(second.events["kind"]) >= {"split"}
+    assert "officer_do_not_link" in set(second.pairs["reason"])
+
+    # the evidence of a review pair, as data: every comparison with its level and weight
+    review = first_night.review_pairs.iloc[0]
+    evidence = json.loads(review["evidence"])
+    assert [e["comparison"] for e in evidence] == [c.name for c in SETTINGS.comparisons]
+    for e, c in zip(evidence, SETTINGS.comparisons):
+        assert e["level"] in levels.names(c) and e["label"] in levels.labels(c)
+        assert e["weight"] == pytest.approx(
+            float(first_night.pairs.set_index(PAIR)[f"{c.name}_weight"].loc[tuple(review[list(PAIR)])]), abs=1e-3
+        )
+    assert review["explanation"].startswith("forename: ")
+
+
+def test_outputs_without_reviews_or_events_have_their_schemas_too(trained):
+    result = match([people("police", [{}]), people("probation", [{"forenames": "NEIL"}])], SETTINGS, model=trained)
+    assert result.review_pairs.empty and result.events.empty
+    assert conforms(result) == []
 
 
 def test_results_do_not_depend_on_row_order(two_nights):
@@ -574,7 +638,7 @@ def test_an_identifier_keyed_from_another_person_does_not_split_its_record_off(t
     flagged = result.clusters.set_index(["feed", "source_key"])
     assert flagged.loc[("prison", "K1"), "status"] == "needs_attention"
     assert "also on a record of a clearly different person" in flagged.loc[("prison", "K1"), "status_reason"]
-    assert result.review["rule"].tolist() == ["identifier_contradicted"]
+    assert result.review_pairs["reason"].tolist() == ["identifier_contradicted"]
 
 
 def test_settings_can_compare_any_carried_through_field(tmp_path):
