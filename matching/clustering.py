@@ -115,10 +115,10 @@ def cluster(
             rids = np.fromiter(group, dtype=np.int64)
             label[rids] = next_label
             next_label += 1
-            why = notes.get(root)
-            if why:
+            found = notes.get(root)
+            if found:
                 status[rids] = NEEDS_ATTENTION
-                reason[rids] = "linked records were split: " + "; ".join(sorted(why))
+                reason[rids] = "linked records were split: " + "; ".join(sorted(found))
     return Clusters(label=label, status=status, reason=reason, cut_links=cut_total)
 
 

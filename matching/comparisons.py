@@ -208,7 +208,7 @@ def compare_postcode(records: Records, a: np.ndarray, b: np.ndarray) -> np.ndarr
 
 def compare_values(records: Records, comparison: Comparison, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sex, identifier, exact and fuzzy comparisons on one column."""
-    vocabulary, codes = records.codes(comparison.column)
+    vocabulary, codes = records.codes(comparison.column_name())
     if comparison.null_values:
         unknown = np.flatnonzero(np.isin(vocabulary.values, comparison.null_values))
         codes = np.where(isin_sorted(codes, unknown), -1, codes)
@@ -233,25 +233,27 @@ def compare(records: Records, settings: Settings, a: np.ndarray, b: np.ndarray) 
     b = np.asarray(b, dtype=np.int64)
     found: dict[str, np.ndarray] = {}
     tf_codes: dict[str, np.ndarray] = {}
-    names = None
-    if any(c.kind in ("forename", "surname", "name_variant") for c in settings.comparisons):
-        names = align_names(records, a, b)
+    names = (
+        align_names(records, a, b)
+        if any(c.kind in ("forename", "surname", "name_variant") for c in settings.comparisons)
+        else None
+    )
     for c in settings.comparisons:
-        if c.kind == "forename":
+        if c.kind == "forename" and names is not None:
             found[c.name] = compare_forename(records, names, a, b)
             tf_codes[c.name] = names.forename_a
-        elif c.kind == "surname":
+        elif c.kind == "surname" and names is not None:
             found[c.name] = compare_surname(records, names, a, b)
             tf_codes[c.name] = names.surname_a
-        elif c.kind == "name_variant":
+        elif c.kind == "name_variant" and names is not None:
             found[c.name] = names.variant
         elif c.kind == "date_of_birth":
             found[c.name] = compare_date_of_birth(records, a, b)
         elif c.kind == "postcode":
             found[c.name] = compare_postcode(records, a, b)
-        elif c.column not in records.frame.columns:
+        elif c.column is None or c.column not in records.frame.columns:
             found[c.name] = np.full(len(a), levels.NULL, dtype=np.int8)  # not in these records: no evidence either way
         else:
             found[c.name] = compare_values(records, c, a, b)
-            tf_codes[c.name] = records.codes(c.column)[1][a]
+            tf_codes[c.name] = records.codes(c.column_name())[1][a]
     return Gamma(a=a, b=b, levels=found, tf_codes=tf_codes)

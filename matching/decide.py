@@ -105,7 +105,8 @@ def decide(table: pd.DataFrame, settings: Settings, link_threshold: float | None
             same_place = (postcode == levels.index("postcode", "full")) if postcode is not None else np.zeros(n, bool)
             decision[twins] = np.where((p[twins] >= review_at) | same_place[twins], REVIEW, NO_LINK)
             unlinked(twins)
-            reason[twins] = np.where(decision[twins] == REVIEW, ReviewReason.POSSIBLE_TWINS.value, None)
+            reason[twins] = None
+            reason[twins & (decision == REVIEW)] = ReviewReason.POSSIBLE_TWINS.value
 
     # 2. and 1. officers
     officer = table["officer"].to_numpy(dtype=object) if "officer" in table else np.full(n, None, dtype=object)

@@ -137,11 +137,11 @@ def _events(old_ids, overlap_old, overlap_cluster, counts, person_of_label) -> p
         ]
     seen = np.zeros(len(old_ids), dtype=bool)
     seen[overlap_old] = True
-    for old in np.flatnonzero(~seen):  # an old id none of tonight's records carries on
+    for gone in np.flatnonzero(~seen):  # an old id none of tonight's records carries on
         rows.append(
             {
                 "kind": PersonEventKind.RETIRED.value,
-                "old_person_ids": [old_ids[old]],
+                "old_person_ids": [old_ids[gone]],
                 "new_person_id": None,
                 "detail": {"reason": "no current record"},
             }

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ class ComparisonModel:
         return weights
 
     def as_dict(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "levels": [
@@ -128,7 +129,7 @@ class Model:
             vocabulary = (
                 records.names.values
                 if comparison.kind in _TF_COLUMNS
-                else records.codes(_column(self.configured(comparison)))[0].values
+                else records.codes(self.configured(comparison).column_name())[0].values
             )
             frequency = (
                 pd.Series(vocabulary, dtype="str")
@@ -136,7 +137,7 @@ class Model:
                 .to_numpy(dtype="float64", na_value=np.nan)
             )
             # a value the model never saw is as rare as its rarest value, no rarer
-            rarest = min(comparison.term_frequencies.values(), default=_TF_FLOOR)
+            rarest = min((comparison.term_frequencies or {}).values(), default=_TF_FLOOR)
             cache[key] = np.where(np.isnan(frequency), rarest, np.maximum(frequency, _TF_FLOOR))
         return cache[key]
 
@@ -211,12 +212,6 @@ class Model:
     def fits(self, settings: Settings) -> bool:
         """Whether this model was trained with these settings (otherwise it must be retrained)."""
         return self.settings.model_dump() == settings.model_dump()
-
-
-def _column(comparison: Comparison) -> str:
-    if comparison.column is None:
-        raise ConfigError(f"comparison {comparison.name!r} needs a column")
-    return comparison.column
 
 
 def total_pairs(records: Records, settings: Settings) -> float:
@@ -333,15 +328,15 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
             estimates[i].append(em.m[i])
     m = [np.mean(found, axis=0) for found in estimates]
 
-    comparisons = []
+    comparisons: list[ComparisonModel] = []
     for i, c in enumerate(settings.comparisons):
         tf = term_frequencies(records, c.kind, c.column) if c.term_frequency else None
         comparisons.append(
             ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=m[i], u=u[i], term_frequencies=tf)
         )
     pair_weights = np.zeros(len(candidates))
-    for i, c in enumerate(comparisons):
-        pair_weights += c.weights[matrix[:, i]]
+    for i, trained in enumerate(comparisons):
+        pair_weights += trained.weights[matrix[:, i]]
     prior = estimate_prior(pair_weights, total_pairs(records, settings))
     return Model(
         settings=settings,

@@ -138,27 +138,28 @@ def match(
     records = prepare(frames, extra_columns=extra_columns(settings))
     lap("prepare")
 
-    usable = model is not None and not retrain and model.fits(settings)
-    incremental = usable and state is not None and not full and state.fits(settings)
-    changed = now = None
-    if incremental:
-        changed, now = state.align(records)
+    reused_model = model if model is not None and not retrain and model.fits(settings) else None
+    # incremental: the previous night's state, and which records changed since (and where they were)
+    since = state if reused_model is not None and state is not None and not full and state.fits(settings) else None
+    changed, now = since.align(records) if since is not None else (None, None)
     candidates = candidate_pairs(records, settings, only=changed)
     lap("blocking")
 
     gamma = (compare_pairs or compare)(records, settings, candidates.a, candidates.b)
     lap("compare")
-    if not usable:
+    if reused_model is None:
         model = train(records, settings, gamma)
         lap("train")
+    else:
+        model = reused_model
     probability = model.score(gamma, records, weights=False).match_probability
     kept_gamma = gamma.take(_keep(gamma, probability, settings))
     del gamma
     kept = pair_table(records, model, kept_gamma, model.score(kept_gamma, records))
     lap("score")
 
-    if incremental:
-        reused = state.pairs_between_unchanged(changed, now)
+    if since is not None and changed is not None and now is not None:
+        reused = since.pairs_between_unchanged(changed, now)
         f = records.frame
         for side in ("a", "b"):  # keys from tonight's records
             rid = reused[f"rid_{side}"].to_numpy()
@@ -209,7 +210,7 @@ def match(
     lap("outputs")
     stats = {
         "records": records.n,
-        "incremental": bool(incremental),
+        "incremental": since is not None,
         "changed_records": int(changed.sum()) if changed is not None else records.n,
         "candidate_pairs": len(candidates),
         "compare_partitions": getattr(compare_pairs, "partitions", 1),  # set by a compare_pairs that partitions

@@ -241,7 +241,7 @@ def prepare(
     postcode_rows, postcode_parts = _per_distinct(frame["postcode"], _postcode_parts)
     for column, values in postcode_parts.items():
         frame[column] = pd.Series(
-            np.append(values.to_numpy(dtype=object, na_value=None), None)[postcode_rows], dtype="str"
+            np.append(values.to_numpy(dtype=object, na_value=None), [None])[postcode_rows], dtype="str"
         )
 
     nick_vocabulary, pairs = _nickname_pairs(nicknames)

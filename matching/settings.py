@@ -87,12 +87,21 @@ class Comparison(_Strict):
             raise ValueError("levenshtein thresholds are edit distances: whole numbers from 1")
         return self
 
+    def column_name(self) -> str:
+        """The record column compared (identifier, exact and fuzzy comparisons always name one)."""
+        if self.column is None:
+            raise ConfigError(f"comparison {self.name!r} names no column")
+        return self.column
+
 
 class Thresholds(_Strict):
-    link: float = Field(0.95, gt=0, lt=1, description="pairs at or above this probability are linked")
-    review: float = Field(0.50, gt=0, lt=1, description="pairs from this probability up to link go to a data officer")
+    link: float = Field(default=0.95, gt=0, lt=1, description="pairs at or above this probability are linked")
+    review: float = Field(
+        default=0.50, gt=0, lt=1, description="pairs from this probability up to link go to a data officer"
+    )
     evidence_against: float = Field(
-        -8.0, description="an identifier link is not made when the other comparisons' weight is below this (bits)"
+        default=-8.0,
+        description="an identifier link is not made when the other comparisons' weight is below this (bits)",
     )
 
     @model_validator(mode="after")
@@ -103,7 +112,7 @@ class Thresholds(_Strict):
 
 
 class Training(_Strict):
-    random_pairs: int = Field(1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
+    random_pairs: int = Field(default=1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
     sessions: list[list[str]] = Field(
         default_factory=lambda: [
             ["dob_any_order", "surname_sound"],
@@ -113,8 +122,8 @@ class Training(_Strict):
         description="EM sessions: each trains on the candidate pairs that share these keys, "
         "leaving out the comparisons those keys already make agree",
     )
-    max_iterations: int = Field(60, ge=1)
-    tolerance: float = Field(1e-5, gt=0)
+    max_iterations: int = Field(default=60, ge=1)
+    tolerance: float = Field(default=1e-5, gt=0)
     seed: int = 42
 
     @field_validator("sessions")
@@ -128,7 +137,7 @@ class Settings(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     blocking: list[BlockingRule] = Field(min_length=1)
     max_block_size: int = Field(
-        2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful"
+        default=2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful"
     )
     comparisons: list[Comparison] = Field(min_length=1)
     strong_identifiers: list[str] = Field(
