@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nominal.stopwatch import Stopwatch
-from nominal.vocab import LinkedBy, PersonStatus
+from nominal.vocab import DecisionKind, LinkedBy, PersonStatus
 
 from . import levels
 from .arrays import isin_sorted, unique_sorted
@@ -101,7 +101,7 @@ def _officer_pairs(records: Records, decisions: pd.DataFrame | None) -> pd.DataF
         return pd.DataFrame(
             {"rid_a": pd.Series(dtype="int64"), "rid_b": pd.Series(dtype="int64"), "officer": pd.Series(dtype="str")}
         )
-    pairs = decisions[decisions["kind"].isin(["link", "do_not_link"])]
+    pairs = decisions[decisions["kind"].isin([DecisionKind.LINK, DecisionKind.DO_NOT_LINK])]
     a = records.rids(pairs["feed_a"], pairs["source_key_a"])
     b = records.rids(pairs["feed_b"], pairs["source_key_b"])
     present = (a >= 0) & (b >= 0) & (a != b)
