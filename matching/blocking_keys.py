@@ -28,7 +28,8 @@ class BlockingKey:
     agrees: frozenset[str]  # kinds of comparison that agree on every pair sharing this key
     # (records, alias surname codes, alias forename codes) → the key of each alias; None: aliases take their record's
     of_alias: Callable[[Records, np.ndarray, np.ndarray], np.ndarray] | None = None
-    column: str | None = None  # the record column the key is (a key of its own needs it in the records)
+    # the records' column the key is (a rule on it is skipped when the records lack it); None: matching derives it
+    column: str | None = None
 
 
 def _ints(values) -> np.ndarray:
