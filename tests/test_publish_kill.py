@@ -41,8 +41,8 @@ clusters = pd.DataFrame({"feed": "police", "source_key": keys, "person_id": "P" 
                          "status_reason": None})
 engine = db.ensure_schema(url)
 run_id = writes.start_run(engine, "sync", as_of, ["police"])
-night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine), load_rules(),
-                run_id=run_id, as_of=as_of, scope_feeds={"police"})
+night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, StoreNow.read(engine),
+                load_rules(), run_id=run_id, as_of=as_of, scope_feeds={"police"})
 writes.publish_night(engine, run_id, night.publication, night.counts)
 print("published", run_id, flush=True)
 """
@@ -117,7 +117,8 @@ def test_a_database_connection_dropped_during_publish_rolls_back_and_a_rerun_suc
     with admin.connect() as c:
         c.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
     admin.dispose()
