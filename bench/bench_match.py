@@ -27,7 +27,10 @@ FEBRL4_TARGET_F1 = 0.998
 GENERATED_TARGET_F1 = 0.99
 TOOLS = ("nominal", "splink")
 
-PREPARE = "import sys, json; sys.path.insert(0, 'bench'); import match_data; print(json.dumps({'path': str(match_data.folder(sys.argv[1]))}))"
+PREPARE = (
+    "import sys, json; sys.path.insert(0, 'bench'); import match_data; "
+    "print(json.dumps({'path': str(match_data.folder(sys.argv[1]))}))"
+)
 RUN = "import sys, json; sys.path.insert(0, 'bench'); import {module}; print(json.dumps({module}.run(sys.argv[1])))"
 
 
@@ -100,14 +103,18 @@ def targets(name: str, results: dict[str, dict]) -> list[str]:
         )
     fast = nominal["seconds"] <= splink["seconds"]
     lines.append(
-        f"{label(name)}: time nominal {nominal['seconds']:.1f} s vs Splink {splink['seconds']:.1f} s  {'met' if fast else 'NOT MET'}"
+        f"{label(name)}: time nominal {nominal['seconds']:.1f} s vs Splink {splink['seconds']:.1f} s  "
+        f"{'met' if fast else 'NOT MET'}"
     )
     return lines
 
 
 def print_summary(all_results: dict[str, dict[str, dict]]) -> None:
     print("\nsummary")
-    header = f"  {'dataset':26} {'tool':8} {'seconds':>8} {'peak MB':>8} {'block rec':>9} {'best F1 (thr)':>16} {'F1 @ default':>12}"
+    header = (
+        f"  {'dataset':26} {'tool':8} {'seconds':>8} {'peak MB':>8} {'block rec':>9} "
+        f"{'best F1 (thr)':>16} {'F1 @ default':>12}"
+    )
     print(header)
     print("  " + "-" * (len(header) - 2))
     for name, results in all_results.items():
@@ -115,7 +122,8 @@ def print_summary(all_results: dict[str, dict[str, dict]]) -> None:
             r = results[tool]
             best = f"{r['best']['f1']:.4f} ({r['best']['threshold']})"
             print(
-                f"  {label(name):26} {tool:8} {r['seconds']:>8.2f} {r['peak_mb']:>8,} {r['blocking_recall']:>9.4f} {best:>16} {r['default']['f1']:>12.4f}"
+                f"  {label(name):26} {tool:8} {r['seconds']:>8.2f} {r['peak_mb']:>8,} {r['blocking_recall']:>9.4f} "
+                f"{best:>16} {r['default']['f1']:>12.4f}"
             )
     print("\ntargets")
     for name, results in all_results.items():

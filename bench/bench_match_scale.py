@@ -57,7 +57,8 @@ def main() -> None:
     r = measured(CHILD, str(data), START.isoformat())
     print(f"matching at scale: {people:,} people, {r['records']:,} records")
     print(
-        f"  full match            {r['full_seconds']:>7} s   peak RSS so far {r['full_peak_mb']:,} MB   pairwise {r['full_accuracy']}"
+        f"  full match            {r['full_seconds']:>7} s   peak RSS so far {r['full_peak_mb']:,} MB   "
+        f"pairwise {r['full_accuracy']}"
     )
     print(f"    stages: {r['full_stages']}")
     print(
@@ -65,7 +66,8 @@ def main() -> None:
     )
     print(f"    stages: {r['incremental_stages']}")
     print(
-        f"  next night, full        {r['second_full_seconds']:>5} s   incremental equals full: {r['incremental_equals_full']}"
+        f"  next night, full        {r['second_full_seconds']:>5} s   "
+        f"incremental equals full: {r['incremental_equals_full']}"
     )
     print(f"  peak RSS (whole child, with both nights' records loaded): {r['peak_mb']:,} MB")
 

@@ -24,9 +24,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 import match_data
 import match_metrics as mm
 
-from nominal.matching import pipeline
+from nominal.matching import levels, pipeline
 from nominal.matching.evaluate import evaluate
+from nominal.matching.schemas import PairDecision, ReviewReason
 from nominal.matching.settings import load_settings
+from nominal.vocab import LinkedBy
 
 FEBRL4_SETTINGS = Path(__file__).resolve().parent / "febrl4_settings.yaml"
 
@@ -68,17 +70,17 @@ def scored_pairs(keys: mm.Keys, pairs: pd.DataFrame) -> dict:
     """The kept pairs as positions, with what nominal links or refuses whatever the threshold."""
     a = keys.positions(pairs["feed_a"].astype("str") + mm.SEPARATOR + pairs["source_key_a"].astype("str"))
     b = keys.positions(pairs["feed_b"].astype("str") + mm.SEPARATOR + pairs["source_key_b"].astype("str"))
-    linked_by = pairs["linked_by"].fillna("").astype("str")
-    always = linked_by.str.startswith(("identifier", "officer")).to_numpy()
+    always = pairs["linked_by"].isin([LinkedBy.IDENTIFIER, LinkedBy.OFFICER]).to_numpy()
     never = (
-        pairs["decision"].eq("no_link") & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"])
+        pairs["decision"].eq(PairDecision.NO_LINK)
+        & pairs["reason"].isin([ReviewReason.OFFICER_DO_NOT_LINK, ReviewReason.POSSIBLE_TWINS])
     ).to_numpy()
     return {"a": a, "b": b, "p": pairs["match_probability"].to_numpy(dtype="float64"), "always": always, "never": never}
 
 
 def unused_comparisons(settings, pairs: pd.DataFrame) -> list[str]:
     """Comparisons that were null for every kept pair: a column the matcher never saw (a warning sign)."""
-    return [c.name for c in settings.comparisons if len(pairs) and (pairs[f"{c.name}_level"] == 0).all()]
+    return [c.name for c in settings.comparisons if len(pairs) and (pairs[f"{c.name}_level"] == levels.NULL).all()]
 
 
 def run(path: str) -> dict:

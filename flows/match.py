@@ -24,6 +24,7 @@ from nominal.errors import NominalError
 from nominal.matching.ids import events_for_csv
 from nominal.matching.model import Model
 from nominal.matching.pipeline import MatchResult, match
+from nominal.matching.schemas import CLUSTERS
 from nominal.matching.settings import load_settings
 from nominal.matching.state import MatchState
 from nominal.store import queries
@@ -34,8 +35,6 @@ from .runs import RunRecord, start_run
 from .validate import NightValidation, validate_feeds
 
 log = logging.getLogger("nominal.match")
-
-CLUSTER_COLUMNS = ("feed", "source_key", "person_id", "linked_by", "match_probability", "status", "status_reason")
 
 
 def load_previous(state_dir: Path) -> tuple[MatchState | None, Model | None]:
@@ -99,12 +98,13 @@ def save_state(result: MatchResult, state_dir: Path) -> None:
 
 
 def write_outputs(result: MatchResult, out_dir: Path) -> dict:
-    """``clusters.csv``, ``pairs.parquet``, ``model.json``, ``review.parquet``, ``events.csv``, ``match.json``."""
+    """``clusters.csv``, ``pairs.parquet``, ``model.json``, ``review.parquet`` (the review pairs),
+    ``events.csv``, ``match.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.clusters[list(CLUSTER_COLUMNS)].to_csv(out_dir / "clusters.csv", index=False)
+    CLUSTERS.select(result.clusters).to_csv(out_dir / "clusters.csv", index=False)
     result.pairs.to_parquet(out_dir / "pairs.parquet", index=False)
     result.model.save(out_dir / "model.json")
-    result.review.to_parquet(out_dir / "review.parquet", index=False)
+    result.review_pairs.to_parquet(out_dir / "review.parquet", index=False)
     events_for_csv(result.events).to_csv(out_dir / "events.csv", index=False)
     summary = {**result.stats, "statuses": result.clusters["status"].value_counts().to_dict()}
     (out_dir / "match.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

@@ -169,7 +169,7 @@ def prepare_task(
     return prepare(
         records,
         result.clusters,
-        result.review,
+        result.review_pairs,
         result.events,
         validation,
         published,

@@ -8,6 +8,7 @@ of a million-person night hit exactly that case.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -28,8 +29,6 @@ def isin_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 def dense_codes(values: np.ndarray) -> np.ndarray:
     """0..k-1 codes, equal values equal codes (in order of first appearance)."""
-    import pandas as pd
-
     codes, _ = pd.factorize(values)
     return codes.astype(np.int64)
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .arrays import dense_codes, isin_sorted, unique_sorted
+from .blocking_keys import is_derived, key_of
 from .prepare import Records
 from .settings import BlockingRule, Settings
 
@@ -32,49 +33,11 @@ class Candidates:
         return len(self.a)
 
 
-def _ints(values) -> np.ndarray:
-    """Non-negative integer keys as int64, -1 where missing."""
-    return pd.Series(values).astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
-
-
 def key_values(records: Records, key: str) -> np.ndarray:
     """One blocking key for every record as a non-negative integer code, -1 where it has none."""
-    cache = records.__dict__.setdefault("_block_keys", {})
-    if key not in cache:
-        cache[key] = _key_values(records, key)
-    return cache[key]
-
-
-def _key_values(records: Records, key: str) -> np.ndarray:
-    f = records.frame
-    if key == "dob":
-        return _ints(f["dob_days"])
-    if key == "dob_any_order":
-        low = np.minimum(f["dob_m"], f["dob_d"])
-        high = np.maximum(f["dob_m"], f["dob_d"])
-        return _ints(f["dob_y"] * 10000 + low * 100 + high)
-    if key == "dob_year":
-        return _ints(f["dob_y"])
-    if key == "dob_month_day":
-        return _ints(f["dob_m"] * 100 + f["dob_d"])
-    if key in ("surname_initial", "forename_initial"):
-        return records.name_initial[
-            records.name_codes["surname_key" if key == "surname_initial" else "forename"]
-        ].astype(np.int64)
-    if key in ("surname_sound", "forename_sound"):
-        return records.name_sound[records.name_codes["surname_key" if key == "surname_sound" else "forename"]].astype(
-            np.int64
-        )
-    if key == "names_sound_any_order":
-        first = records.name_sound[records.name_codes["forename"]].astype(np.int64)
-        second = records.name_sound[records.name_codes["surname_key"]].astype(np.int64)
-        both = (first >= 0) & (second >= 0)
-        return np.where(
-            both, np.minimum(first, second) * (int(records.name_sound.max()) + 2) + np.maximum(first, second), -1
-        )
-    if key in f.columns:
-        return records.codes(key)[1].astype(np.int64)
-    raise KeyError(f"unknown blocking key {key!r}")
+    if key not in records.block_keys:
+        records.block_keys[key] = key_of(key).compute(records)
+    return records.block_keys[key]
 
 
 def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
@@ -88,17 +51,10 @@ def rule_codes(records: Records, rule: BlockingRule) -> tuple[np.ndarray, np.nda
     if rule.aliases and not records.aliases.empty:
         alias = records.aliases
         alias_rid = alias["rid"].to_numpy(dtype=np.int64)
-        names = {"surname": alias["surname"].to_numpy(), "forename": alias["forename"].to_numpy()}
-        alias_keys = {
-            "surname_sound": records.name_sound[names["surname"]],
-            "forename_sound": records.name_sound[names["forename"]],
-            "surname_initial": records.name_initial[names["surname"]],
-            "forename_initial": records.name_initial[names["forename"]],
-        }
-        keys = {
-            k: np.concatenate([v, alias_keys[k].astype(np.int64) if k in alias_keys else v[alias_rid]])
-            for k, v in keys.items()
-        }
+        surnames, forenames = alias["surname"].to_numpy(), alias["forename"].to_numpy()
+        for k, v in keys.items():
+            of_alias = key_of(k).of_alias  # a name key: the alias's own; any other: its record's
+            keys[k] = np.concatenate([v, of_alias(records, surnames, forenames) if of_alias else v[alias_rid]])
         rid = np.concatenate([rid, alias_rid])
     combined = np.zeros(len(rid), dtype=np.int64)
     valid = np.ones(len(rid), dtype=bool)
@@ -157,7 +113,7 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
     per_rule, skipped = {}, {}
     n = np.int64(records.n)
     for rule in settings.blocking:
-        if any(k not in records.frame.columns and k not in DERIVED_KEYS for k in rule.keys):
+        if any(not is_derived(k) and k not in records.frame.columns for k in rule.keys):
             log.info("blocking rule %s skipped: a key is not in these records", rule.name)
             continue
         rid, block = rule_codes(records, rule)
@@ -178,16 +134,3 @@ def candidate_pairs(records: Records, settings: Settings, only: np.ndarray | Non
             )
         seen = unique_sorted(np.concatenate([seen, new]))
     return Candidates(a=seen // n, b=seen % n, per_rule=per_rule, skipped_blocks=skipped)
-
-
-DERIVED_KEYS = {
-    "dob",
-    "dob_any_order",
-    "dob_year",
-    "dob_month_day",
-    "surname_initial",
-    "forename_initial",
-    "names_sound_any_order",
-    "surname_sound",
-    "forename_sound",
-}

@@ -17,15 +17,17 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from nominal.vocab import LinkedBy, PersonStatus
+
 from .arrays import isin_sorted, unique_sorted
 
-OFFICER = "officer"
+ACTIVE, NEEDS_ATTENTION = PersonStatus.ACTIVE.value, PersonStatus.NEEDS_ATTENTION.value
 
 
 @dataclass
 class Clusters:
     label: np.ndarray  # cluster number per rid
-    status: np.ndarray  # "active" | "needs_attention" per rid
+    status: np.ndarray  # PersonStatus per rid: active or needs_attention
     reason: np.ndarray  # why, per rid (object array; None when active)
     cut_links: int
 
@@ -53,7 +55,7 @@ def cluster(
     ``do_not_link``: rid pairs an officer has said are different people.
     """
     label = components(n, a, b)
-    status = np.full(n, "active", dtype=object)
+    status = np.full(n, ACTIVE, dtype=object)
     reason = np.full(n, None, dtype=object)
     violating = _violating_components(label, unique_values, do_not_link)
     if not len(violating):
@@ -76,7 +78,7 @@ def cluster(
         np.searchsorted(label[a[bad_edges]], violating, side="left"),
         np.searchsorted(label[a[bad_edges]], violating, side="right"),
     )
-    for i, component in enumerate(violating):
+    for i in range(len(violating)):
         members = bad_records[record_bounds[0][i] : record_bounds[1][i]]
         edges = bad_edges[edge_bounds[0][i] : edge_bounds[1][i]]
         order = edges[np.lexsort((b[edges], a[edges], -strength[edges]))]  # strongest first, ties by rid
@@ -86,19 +88,12 @@ def cluster(
         }
         refused = set()
         notes: dict[int, set[str]] = {}
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
         groups = {int(r): {int(r)} for r in members}
         for e in order:
-            x, y = find(int(a[e])), find(int(b[e]))
+            x, y = _find(parent, int(a[e])), _find(parent, int(b[e]))
             if x == y:
                 continue
-            officer = linked_by[e] == OFFICER
+            officer = linked_by[e] == LinkedBy.OFFICER
             conflict = _conflict(values[x], values[y])
             blocked = any((p, q) in dnl for p in groups[x] for q in groups[y])
             if blocked or (conflict and not officer):
@@ -120,11 +115,19 @@ def cluster(
             rids = np.fromiter(group, dtype=np.int64)
             label[rids] = next_label
             next_label += 1
-            why = notes.get(root)
-            if why:
-                status[rids] = "needs_attention"
-                reason[rids] = "linked records were split: " + "; ".join(sorted(why))
+            found = notes.get(root)
+            if found:
+                status[rids] = NEEDS_ATTENTION
+                reason[rids] = "linked records were split: " + "; ".join(sorted(found))
     return Clusters(label=label, status=status, reason=reason, cut_links=cut_total)
+
+
+def _find(parent: dict[int, int], x: int) -> int:
+    """The root of ``x``'s group (union-find, halving the path on the way)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
 
 
 def _present(value) -> bool:

@@ -1,7 +1,8 @@
 """Comparisons: for every candidate pair, which level of each comparison it reaches.
 
-Each comparison lists its levels in order — null first (either value missing: no evidence),
-then from the strongest agreement to ``else`` — and returns one small integer per pair. String
+Each comparison kind lists its levels in order (``matching.levels``: null first, then from the
+strongest agreement to ``else``); here each level's condition is computed, by the level's name,
+and every pair gets one small integer: the first level whose condition holds. String
 similarity uses rapidfuzz's batch scorer (``process.cpdist``) over whole arrays, never a Python
 loop over pairs; equality, phonetic codes and nicknames are integer comparisons of coded names.
 Names are first aligned per pair: as given, swapped (forename and surname exchanged) or through
@@ -16,57 +17,14 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from . import levels
 from .arrays import isin_sorted
 from .prepare import Records, nickname_equivalent
 from .settings import Comparison, Settings
 
-NAME_LEVELS = {
-    "forename": [
-        "null",
-        "exact",
-        "nickname",
-        "jaro-winkler ≥ 0.92",
-        "same sound",
-        "jaro-winkler ≥ 0.80",
-        "matches a middle name",
-        "else",
-    ],
-    "surname": [
-        "null",
-        "exact",
-        "jaro-winkler ≥ 0.92",
-        "same sound",
-        "jaro-winkler ≥ 0.80",
-        "one name part of the other",
-        "else",
-    ],
-}
-FIXED_LEVELS = {
-    "name_variant": ["null", "as given", "forename and surname swapped", "through an alias"],
-    "date_of_birth": [
-        "null",
-        "exact",
-        "day and month transposed",
-        "one of day, month, year differs",
-        "within a year",
-        "else",
-    ],
-    "postcode": ["null", "full postcode", "same sector", "same district", "else"],
-    "sex": ["null", "same", "different"],
-    "identifier": ["null", "agree", "disagree"],
-    "exact": ["null", "exact", "else"],
-}
 STRONG_NAMES = 1.8  # forename plus surname Jaro-Winkler (of 2) for a swapped or alias reading to count
-DIFFERENT_FORENAMES = 5  # forename levels from here on mean the forenames differ (possible twins)
-
-
-def level_labels(comparison: Comparison) -> list[str]:
-    if comparison.kind in NAME_LEVELS:
-        return NAME_LEVELS[comparison.kind]
-    if comparison.kind == "fuzzy":
-        unit = "jaro-winkler ≥ {}" if comparison.metric == "jaro_winkler" else "edit distance ≤ {:g}"
-        return ["null", "exact", *(unit.format(t) for t in comparison.thresholds), "else"]
-    return FIXED_LEVELS[comparison.kind]
+AS_GIVEN, SWAPPED, THROUGH_ALIAS = (levels.index("name_variant", n) for n in ("as_given", "swapped", "alias"))
+_EQUAL = {"sex": "same", "identifier": "agree", "exact": "exact"}  # the one level before else of these kinds
 
 
 @dataclass
@@ -105,15 +63,6 @@ def _edit_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return process.cpdist(x, y, scorer=Levenshtein.distance, dtype=np.int32, workers=-1)
 
 
-def _first_level(conditions: list[np.ndarray], n: int, null: np.ndarray) -> np.ndarray:
-    """Level index: 0 where null, else 1 + the first condition that holds, else len+1."""
-    level = np.full(n, len(conditions) + 1, dtype=np.int8)
-    for i in range(len(conditions) - 1, -1, -1):
-        level[conditions[i]] = i + 1
-    level[null] = 0
-    return level
-
-
 @dataclass
 class AlignedNames:
     """Name codes per pair after alignment (-1: missing)."""
@@ -122,7 +71,7 @@ class AlignedNames:
     forename_b: np.ndarray
     surname_a: np.ndarray
     surname_b: np.ndarray
-    variant: np.ndarray  # 1 as given, 2 swapped, 3 through an alias
+    variant: np.ndarray  # the name_variant level: as given, swapped or through an alias
 
 
 def _similarity(records: Records, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -143,7 +92,7 @@ def align_names(records: Records, a: np.ndarray, b: np.ndarray) -> AlignedNames:
     # Only a clear, strong agreement the other way round counts: by chance alone, two unrelated
     # names often agree a little better swapped.
     swap = (swapped >= STRONG_NAMES) & (swapped > given + 0.25)
-    variant = np.where(swap, 2, 1).astype(np.int8)
+    variant = np.where(swap, SWAPPED, AS_GIVEN).astype(np.int8)
     fa, sa = np.where(swap, sa, fa), np.where(swap, fa, sa)
     best = np.maximum(given, swapped)
     fb, sb = fb.copy(), sb.copy()
@@ -179,7 +128,7 @@ def _through_aliases(records: Records, own, other, forename, surname, variant, b
     better = (score[first] >= STRONG_NAMES) & (score[first] > best[position[first]] + 0.25)
     pairs, chosen = position[first][better], first[better]
     forename[pairs], surname[pairs] = alias_forename[chosen], alias_surname[chosen]
-    variant[pairs] = 3
+    variant[pairs] = THROUGH_ALIAS
     best[pairs] = score[chosen]
 
 
@@ -190,9 +139,16 @@ def compare_forename(records: Records, names: AlignedNames, a: np.ndarray, b: np
     sx, sy = records.name_sound[x], records.name_sound[y]
     middle_a, middle_b = records.name_codes["middle_name"][a], records.name_codes["middle_name"][b]
     middle = ((x == middle_b) & (x >= 0)) | ((y == middle_a) & (y >= 0))  # first and second names swapped
-    return _first_level(
-        [x == y, nickname_equivalent(records, x, y), jw >= 0.92, (sx == sy) & (sx >= 0), jw >= 0.80, middle],
-        len(x),
+    return levels.first_level(
+        "forename",
+        {
+            "exact": x == y,
+            "nickname": nickname_equivalent(records, x, y),
+            "jaro_winkler_0.92": jw >= 0.92,
+            "same_sound": (sx == sy) & (sx >= 0),
+            "jaro_winkler_0.80": jw >= 0.80,
+            "middle_name": middle,
+        },
         null,
     )
 
@@ -206,10 +162,20 @@ def compare_surname(records: Records, names: AlignedNames, a: np.ndarray, b: np.
     first_a, last_a = codes["surname_first_part"][a], codes["surname_last_part"][a]
     first_b, last_b = codes["surname_first_part"][b], codes["surname_last_part"][b]
     # a double-barrelled name against one of its parts (SMITH-JONES / JONES), names as given only
-    part = (names.variant == 1) & (
+    part = (names.variant == AS_GIVEN) & (
         ((first_a >= 0) & ((first_a == y) | (last_a == y))) | ((first_b >= 0) & ((first_b == x) | (last_b == x)))
     )
-    return _first_level([x == y, jw >= 0.92, (sx == sy) & (sx >= 0), jw >= 0.80, part], len(x), null)
+    return levels.first_level(
+        "surname",
+        {
+            "exact": x == y,
+            "jaro_winkler_0.92": jw >= 0.92,
+            "same_sound": (sx == sy) & (sx >= 0),
+            "jaro_winkler_0.80": jw >= 0.80,
+            "name_part": part,
+        },
+        null,
+    )
 
 
 def compare_date_of_birth(records: Records, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -221,7 +187,11 @@ def compare_date_of_birth(records: Records, a: np.ndarray, b: np.ndarray) -> np.
     transposed = (ya == yb) & (ma == db) & (da == mb) & (ma != da)
     two_of_three = ((ya == yb).astype(int) + (ma == mb) + (da == db)) == 2
     within_year = np.abs(days[a] - days[b]) <= 366
-    return _first_level([same, transposed, two_of_three, within_year], len(a), null)
+    return levels.first_level(
+        "date_of_birth",
+        {"exact": same, "transposed": transposed, "one_part_differs": two_of_three, "within_year": within_year},
+        null,
+    )
 
 
 def compare_postcode(records: Records, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -229,52 +199,61 @@ def compare_postcode(records: Records, a: np.ndarray, b: np.ndarray) -> np.ndarr
     _, sector = records.codes("postcode_sector")
     _, district = records.codes("postcode_district")
     null = (full[a] < 0) | (full[b] < 0)
-    return _first_level([full[a] == full[b], sector[a] == sector[b], district[a] == district[b]], len(a), null)
+    return levels.first_level(
+        "postcode",
+        {"full": full[a] == full[b], "sector": sector[a] == sector[b], "district": district[a] == district[b]},
+        null,
+    )
 
 
 def compare_values(records: Records, comparison: Comparison, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sex, identifier, exact and fuzzy comparisons on one column."""
-    vocabulary, codes = records.codes(comparison.column)
+    vocabulary, codes = records.codes(comparison.column_name())
     if comparison.null_values:
         unknown = np.flatnonzero(np.isin(vocabulary.values, comparison.null_values))
         codes = np.where(isin_sorted(codes, unknown), -1, codes)
     x, y = codes[a], codes[b]
     null = (x < 0) | (y < 0)
     equal = x == y
-    if comparison.kind in ("sex", "identifier", "exact"):
-        return _first_level([equal], len(a), null)
+    if comparison.kind in _EQUAL:
+        return levels.first_level(comparison, {_EQUAL[comparison.kind]: equal}, null)
+    similar = levels.names(comparison)[2:-1]  # fuzzy: one level per threshold, between exact and else
     if comparison.metric == "jaro_winkler":
         score = _jaro_winkler(vocabulary.text(x), vocabulary.text(y))
-        return _first_level([equal, *(score >= t for t in comparison.thresholds)], len(a), null)
-    distance = _edit_distance(vocabulary.text(x), vocabulary.text(y))
-    return _first_level([equal, *(distance <= t for t in comparison.thresholds)], len(a), null)
+        met = [score >= t for t in comparison.thresholds]
+    else:
+        distance = _edit_distance(vocabulary.text(x), vocabulary.text(y))
+        met = [distance <= t for t in comparison.thresholds]
+    return levels.first_level(comparison, {"exact": equal, **dict(zip(similar, met))}, null)
 
 
 def compare(records: Records, settings: Settings, a: np.ndarray, b: np.ndarray) -> Gamma:
     """Every comparison's level for every pair."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    levels: dict[str, np.ndarray] = {}
+    found: dict[str, np.ndarray] = {}
     tf_codes: dict[str, np.ndarray] = {}
-    names = None
-    if any(c.kind in ("forename", "surname", "name_variant") for c in settings.comparisons):
-        names = align_names(records, a, b)
+    names = (
+        align_names(records, a, b)
+        if any(c.kind in ("forename", "surname", "name_variant") for c in settings.comparisons)
+        else None
+    )
     for c in settings.comparisons:
-        if c.kind == "forename":
-            levels[c.name] = compare_forename(records, names, a, b)
+        if c.kind == "forename" and names is not None:
+            found[c.name] = compare_forename(records, names, a, b)
             tf_codes[c.name] = names.forename_a
-        elif c.kind == "surname":
-            levels[c.name] = compare_surname(records, names, a, b)
+        elif c.kind == "surname" and names is not None:
+            found[c.name] = compare_surname(records, names, a, b)
             tf_codes[c.name] = names.surname_a
-        elif c.kind == "name_variant":
-            levels[c.name] = names.variant
+        elif c.kind == "name_variant" and names is not None:
+            found[c.name] = names.variant
         elif c.kind == "date_of_birth":
-            levels[c.name] = compare_date_of_birth(records, a, b)
+            found[c.name] = compare_date_of_birth(records, a, b)
         elif c.kind == "postcode":
-            levels[c.name] = compare_postcode(records, a, b)
-        elif c.column not in records.frame.columns:
-            levels[c.name] = np.zeros(len(a), dtype=np.int8)  # not in these records: no evidence either way
+            found[c.name] = compare_postcode(records, a, b)
+        elif c.column is None or c.column not in records.frame.columns:
+            found[c.name] = np.full(len(a), levels.NULL, dtype=np.int8)  # not in these records: no evidence either way
         else:
-            levels[c.name] = compare_values(records, c, a, b)
-            tf_codes[c.name] = records.codes(c.column)[1][a]
-    return Gamma(a=a, b=b, levels=levels, tf_codes=tf_codes)
+            found[c.name] = compare_values(records, c, a, b)
+            tf_codes[c.name] = records.codes(c.column_name())[1][a]
+    return Gamma(a=a, b=b, levels=found, tf_codes=tf_codes)

@@ -9,6 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from nominal.vocab import LinkedBy
+
+from .clustering import components
+from .schemas import PairDecision, ReviewReason
+
+# links made whatever the threshold, and pairs never linked whatever it is
+_FIXED = [LinkedBy.IDENTIFIER, LinkedBy.OFFICER]
+_REFUSED = [ReviewReason.OFFICER_DO_NOT_LINK, ReviewReason.POSSIBLE_TWINS]
+
 
 def _pairs(sizes: pd.Series) -> int:
     s = sizes.to_numpy(dtype=np.int64)
@@ -77,8 +86,6 @@ def threshold_sweep(
 ) -> list[dict]:
     """Pairwise scores if the model's link threshold were each of ``thresholds`` (identifier and officer
     links kept; constraints not re-applied), from the scored pairs of a match."""
-    from .clustering import components
-
     keys = clusters[["feed", "source_key"]].astype("str").reset_index(drop=True)
     index = pd.MultiIndex.from_frame(keys)
     a = index.get_indexer(
@@ -88,11 +95,8 @@ def threshold_sweep(
         pd.MultiIndex.from_arrays([pairs["feed_b"].astype("str"), pairs["source_key_b"].astype("str")])
     )
     known = (a >= 0) & (b >= 0)
-    fixed = pairs["linked_by"].fillna("").astype("str").str.startswith(("identifier", "officer")).to_numpy()
-    blocked = (
-        pairs["decision"].astype("str").eq("no_link").to_numpy()
-        & pairs["reason"].fillna("").isin(["officer_do_not_link", "possible_twins"]).to_numpy()
-    )
+    fixed = pairs["linked_by"].isin(_FIXED).to_numpy()
+    blocked = (pairs["decision"] == PairDecision.NO_LINK).to_numpy() & pairs["reason"].isin(_REFUSED).to_numpy()
     rows = []
     for threshold in thresholds:
         chosen = known & ~blocked & (fixed | (pairs["match_probability"].to_numpy() >= threshold))

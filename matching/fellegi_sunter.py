@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import group_rows
+from .levels import NULL
 
 log = logging.getLogger("nominal.match")
 
@@ -38,15 +39,15 @@ class EMResult:
 
 
 def level_frequencies(levels: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Share of each non-null level (index 0, null, gets 0).
+    """Share of each non-null level (the null level gets 0).
 
     No pseudo-counts: a level never seen gets a share of 0, which the weights floor at ``_FLOOR``
     on both sides, so it weighs nothing — smoothing m and u by the same count would instead give an
     unseen level a large positive weight (their sample sizes differ a hundredfold).
     """
     counts = np.bincount(levels, weights=weights, minlength=n_levels).astype("float64")
-    counts[0] = 0.0
-    total = counts[1:].sum()
+    counts[NULL] = 0.0  # null is every kind's first level (matching.levels)
+    total = counts[NULL + 1 :].sum()
     return counts / total if total else counts
 
 
@@ -63,9 +64,9 @@ def patterns(gamma: np.ndarray, n_levels: list[int]) -> tuple[np.ndarray, np.nda
 def _initial_m(n_levels: int) -> np.ndarray:
     """Strong agreement likely among matches, 'else' unlikely: a start EM moves from."""
     m = np.zeros(n_levels)
-    m[1:] = 0.5 ** np.arange(1, n_levels)  # exact 0.5, then 0.25, …
+    m[NULL + 1 :] = 0.5 ** np.arange(1, n_levels)  # the strongest agreement 0.5, then 0.25, …
     m[-1] = 0.05 if n_levels > 2 else m[-1]
-    return m / m[1:].sum()
+    return m / m[NULL + 1 :].sum()
 
 
 def expectation_maximisation(
@@ -93,14 +94,15 @@ def expectation_maximisation(
     share = 0.1
     converged = False
     iteration = 0
-    for iteration in range(1, max_iterations + 1):
+    while iteration < max_iterations:
+        iteration += 1
         log_m = np.zeros(len(rows))
         log_u = np.zeros(len(rows))
         for j in range(k):
             if not active[j]:
                 continue
             level = rows[:, j]
-            present = level > 0
+            present = level != NULL
             log_m[present] += np.log(np.maximum(m[j][level[present]], _FLOOR))
             log_u[present] += np.log(np.maximum(u[j][level[present]], _FLOOR))
         # posterior probability that each pattern is a match
@@ -144,7 +146,7 @@ def estimate_prior(weights: np.ndarray, total_pairs: float, iterations: int = 50
 def level_weights(m: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Match weight (bits) of each level; null weighs nothing."""
     weights = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
-    weights[0] = 0.0
+    weights[NULL] = 0.0
     return weights
 
 

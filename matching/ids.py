@@ -17,20 +17,18 @@ import json
 import numpy as np
 import pandas as pd
 
+from nominal.canonical import record_keys
+from nominal.vocab import PersonEventKind
+
 from .arrays import group_rows
-from .prepare import record_keys
+from .schemas import EVENTS
 
 PREFIX = "P"
 DIGITS = 9
-EVENT_COLUMNS = ["kind", "old_person_ids", "new_person_id", "detail"]
 
 
 def format_id(number: int) -> str:
     return f"{PREFIX}{number:0{DIGITS}d}"
-
-
-def id_number(person_id: str) -> int:
-    return int(person_id[len(PREFIX) :]) if isinstance(person_id, str) and person_id.startswith(PREFIX) else 0
 
 
 def assign_ids(
@@ -118,7 +116,7 @@ def _events(old_ids, overlap_old, overlap_cluster, counts, person_of_label) -> p
     for cluster, olds in _members(overlap_cluster, overlap_old, merged).items():
         rows.append(
             {
-                "kind": "merged",
+                "kind": PersonEventKind.MERGED.value,
                 "old_person_ids": sorted(old_ids[olds]),
                 "new_person_id": person_of_label[cluster],
                 "detail": {"records": int(records_per_cluster[cluster])},
@@ -128,22 +126,27 @@ def _events(old_ids, overlap_old, overlap_cluster, counts, person_of_label) -> p
     for old, clusters in _members(overlap_old, overlap_cluster, split).items():
         into = sorted(person_of_label[clusters])
         rows += [
-            {"kind": "split", "old_person_ids": [old_ids[old]], "new_person_id": new_id, "detail": {"into": into}}
+            {
+                "kind": PersonEventKind.SPLIT.value,
+                "old_person_ids": [old_ids[old]],
+                "new_person_id": new_id,
+                "detail": {"into": into},
+            }
             for new_id in into
             if new_id != old_ids[old]
         ]
     seen = np.zeros(len(old_ids), dtype=bool)
     seen[overlap_old] = True
-    for old in np.flatnonzero(~seen):  # an old id none of tonight's records carries on
+    for gone in np.flatnonzero(~seen):  # an old id none of tonight's records carries on
         rows.append(
             {
-                "kind": "retired",
-                "old_person_ids": [old_ids[old]],
+                "kind": PersonEventKind.RETIRED.value,
+                "old_person_ids": [old_ids[gone]],
                 "new_person_id": None,
                 "detail": {"reason": "no current record"},
             }
         )
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    return pd.DataFrame(rows, columns=list(EVENTS.columns))
 
 
 def events_for_csv(events: pd.DataFrame) -> pd.DataFrame:

@@ -11,13 +11,17 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nominal.errors import ConfigError
 
-from .comparisons import Gamma, compare, level_labels
+from . import levels
+from .blocking import key_values
+from .blocking_keys import key_of
+from .comparisons import Gamma, compare
 from .fellegi_sunter import (
     estimate_prior,
     expectation_maximisation,
@@ -27,7 +31,7 @@ from .fellegi_sunter import (
     probability,
 )
 from .prepare import Records
-from .settings import Settings
+from .settings import Comparison, Settings
 
 FORMAT_VERSION = 1
 _TF_FLOOR = 1e-7
@@ -52,7 +56,7 @@ class ComparisonModel:
         return weights
 
     def as_dict(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "levels": [
@@ -92,21 +96,26 @@ class Model:
     candidate_match_share: float
     trained: dict = field(default_factory=dict)
 
-    def comparison(self, name: str) -> ComparisonModel:
-        return next(c for c in self.comparisons if c.name == name)
+    def configured(self, comparison: ComparisonModel) -> Comparison:
+        """The comparison as the settings configure it (its column, its fuzzy thresholds)."""
+        found = self.settings.comparison(comparison.name)
+        if found is None:
+            raise ConfigError(f"the model's comparison {comparison.name!r} is not in its settings")
+        return found
 
     def score(self, gamma: Gamma, records: Records, weights: bool = True) -> Scores:
         """Match weight and probability of every pair, and (``weights``) each comparison's weight."""
         total = np.full(len(gamma), prior_weight(self.prior))
         kept: dict[str, np.ndarray] = {}
         for c in self.comparisons:
-            levels = gamma.levels[c.name]
-            w = c.weights[levels].astype("float64")
+            codes = gamma.levels[c.name]
+            w = c.weights[codes].astype("float64")
             if c.term_frequencies is not None and c.name in gamma.tf_codes:
-                exact = levels == 1
+                at = levels.index(self.configured(c), "exact")
+                exact = codes == at
                 if exact.any():
                     frequency = self._frequencies(c, records)[gamma.tf_codes[c.name][exact]]
-                    w[exact] = np.log2(max(c.m[1], 1e-6) / frequency)
+                    w[exact] = np.log2(max(c.m[at], 1e-6) / frequency)
             if weights:
                 kept[c.name] = w.astype("float32")
             total += w
@@ -114,13 +123,13 @@ class Model:
 
     def _frequencies(self, comparison: ComparisonModel, records: Records) -> np.ndarray:
         """The model's term frequency of every value in these records' vocabulary (a floor for unseen ones)."""
-        cache = records.__dict__.setdefault("_tf_cache", {})
+        cache = records.term_frequencies
         key = (id(self), comparison.name)
         if key not in cache:
             vocabulary = (
                 records.names.values
                 if comparison.kind in _TF_COLUMNS
-                else records.codes(self.settings.comparison(comparison.name).column)[0].values
+                else records.codes(self.configured(comparison).column_name())[0].values
             )
             frequency = (
                 pd.Series(vocabulary, dtype="str")
@@ -128,18 +137,16 @@ class Model:
                 .to_numpy(dtype="float64", na_value=np.nan)
             )
             # a value the model never saw is as rare as its rarest value, no rarer
-            rarest = min(comparison.term_frequencies.values(), default=_TF_FLOOR)
+            rarest = min((comparison.term_frequencies or {}).values(), default=_TF_FLOOR)
             cache[key] = np.where(np.isnan(frequency), rarest, np.maximum(frequency, _TF_FLOOR))
         return cache[key]
 
     def explain_all(self, pairs: pd.DataFrame) -> pd.Series:
-        """``explain`` for every row of a scored pair table, built column by column."""
+        """Each pair's evidence in words, for every row of a scored pair table (built column by column):
+        ``surname: exact (+11.2); date of birth: day and month transposed (+6.0)``."""
         parts = []
         for c in self.comparisons:
-            words = np.array(
-                [{"null": "one or both missing", "else": "different"}.get(label, label) for label in c.labels],
-                dtype=object,
-            )
+            words = np.array([levels.in_words(label) for label in c.labels], dtype=object)
             level = pairs[f"{c.name}_level"].to_numpy(dtype=np.int64)
             weight = pd.Series(pairs[f"{c.name}_weight"].to_numpy(dtype="float64")).map("{:+.1f}".format)
             parts.append(f"{c.name.replace('_', ' ')}: " + pd.Series(words[level], dtype="str") + " (" + weight + ")")
@@ -148,15 +155,26 @@ class Model:
             joined = joined + "; " + part
         return pd.Series(joined.to_numpy(), index=pairs.index, dtype="str")
 
-    def explain(self, levels: dict[str, int], weights: dict[str, float]) -> str:
-        """One pair's evidence in words: ``surname: exact (+11.2); date of birth: day and month transposed (+6.0)``."""
+    def evidence_all(self, pairs: pd.DataFrame) -> pd.Series:
+        """Each pair's evidence as JSON text, for every row of a scored pair table: a list of
+        ``{"comparison", "level" (its name), "label", "weight" (bits)}``, one per comparison."""
         parts = []
         for c in self.comparisons:
-            level = int(levels[c.name])
-            label = c.labels[level] if level < len(c.labels) else str(level)
-            words = {"null": "one or both missing", "else": "different"}.get(label, label)
-            parts.append(f"{c.name.replace('_', ' ')}: {words} ({weights[c.name]:+.1f})")
-        return "; ".join(parts)
+            heads = np.array(
+                [
+                    json.dumps({"comparison": c.name, "level": lv.name, "label": lv.label}, ensure_ascii=False)[:-1]
+                    + ', "weight": '
+                    for lv in levels.levels_of(self.configured(c))
+                ],
+                dtype=object,
+            )
+            code = pairs[f"{c.name}_level"].to_numpy(dtype=np.int64)
+            weight = pd.Series(pairs[f"{c.name}_weight"].to_numpy(dtype="float64")).map("{:.3f}".format)
+            parts.append(pd.Series(heads[code], dtype="str") + weight + "}")
+        joined = "[" + parts[0]
+        for part in parts[1:]:
+            joined = joined + ", " + part
+        return pd.Series((joined + "]").to_numpy(), index=pairs.index, dtype="str")
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -230,30 +248,13 @@ def term_frequencies(records: Records, kind: str, column: str | None) -> dict[st
 _TF_COLUMNS = {"forename": "forename", "surname": "surname_key"}
 
 
-# Which comparisons a blocking key already makes agree (they say nothing in a session on that key).
-_KEY_KINDS = {
-    "dob": {"date_of_birth"},
-    "dob_any_order": {"date_of_birth"},
-    "dob_year": {"date_of_birth"},
-    "dob_month_day": {"date_of_birth"},
-    "surname_initial": {"surname", "name_variant"},
-    "surname_sound": {"surname", "name_variant"},
-    "forename_initial": {"forename", "name_variant"},
-    "forename_sound": {"forename", "name_variant"},
-    "names_sound_any_order": {"forename", "surname", "name_variant"},
-    "postcode": {"postcode"},
-    "postcode_sector": {"postcode"},
-}
-
-
-def _blocked_on(comparison, keys: list[str]) -> bool:
-    return any(comparison.kind in _KEY_KINDS.get(k, set()) or comparison.column == k for k in keys)
+def _blocked_on(comparison: Comparison, keys: list[str]) -> bool:
+    """Whether every pair sharing these keys agrees on the comparison (it says nothing in such a session)."""
+    return any(comparison.kind in key_of(k).agrees or comparison.column == k for k in keys)
 
 
 def _session_pairs(records: Records, candidates: Gamma, keys: list[str]) -> np.ndarray:
     """Candidate pairs that share every key of a session."""
-    from .blocking import key_values
-
     same = np.ones(len(candidates), dtype=bool)
     for key in keys:
         codes = key_values(records, key)
@@ -270,7 +271,7 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
     is the mean over the sessions it took part in.
     """
     names = [c.name for c in settings.comparisons]
-    labels = {c.name: level_labels(c) for c in settings.comparisons}
+    labels = {c.name: levels.labels(c) for c in settings.comparisons}
     n_levels = [len(labels[n]) for n in names]
     ra, rb = random_pairs(records, settings)
     random_gamma = compare(records, settings, ra, rb)
@@ -327,15 +328,15 @@ def train(records: Records, settings: Settings, candidates: Gamma) -> Model:
             estimates[i].append(em.m[i])
     m = [np.mean(found, axis=0) for found in estimates]
 
-    comparisons = []
+    comparisons: list[ComparisonModel] = []
     for i, c in enumerate(settings.comparisons):
         tf = term_frequencies(records, c.kind, c.column) if c.term_frequency else None
         comparisons.append(
             ComparisonModel(name=c.name, kind=c.kind, labels=labels[c.name], m=m[i], u=u[i], term_frequencies=tf)
         )
     pair_weights = np.zeros(len(candidates))
-    for i, c in enumerate(comparisons):
-        pair_weights += c.weights[matrix[:, i]]
+    for i, trained in enumerate(comparisons):
+        pair_weights += trained.weights[matrix[:, i]]
     prior = estimate_prior(pair_weights, total_pairs(records, settings))
     return Model(
         settings=settings,

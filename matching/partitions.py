@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .comparisons import Gamma, compare
+from .pipeline import extra_columns
 from .prepare import Records, prepare
 from .settings import Settings
 
@@ -32,8 +33,6 @@ def compare_partition(
 ) -> Gamma:
     """Levels for pairs (a, b) of the night's records (``night`` names the frames, so that a worker
     prepares them once for all its partitions)."""
-    from .pipeline import extra_columns
-
     with _lock:
         records = _prepared.get(night)
         if records is None:

@@ -15,49 +15,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from nominal.masking import mask_identifier
 from nominal.stopwatch import Stopwatch
+from nominal.vocab import DecisionKind, LinkedBy, PersonStatus
 
+from . import levels
 from .arrays import isin_sorted, unique_sorted
 from .blocking import candidate_pairs
-from .clustering import cluster
+from .blocking_keys import is_derived
+from .clustering import Clusters, cluster
 from .comparisons import Gamma, compare
-from .decide import LINK, REVIEW, decide
+from .decide import decide
 from .ids import assign_ids
 from .model import Model, Scores, train
 from .prepare import Records, prepare
+from .schemas import REVIEW_PAIRS, PairDecision, ReviewReason
 from .settings import Settings
 from .state import MatchState
 
 log = logging.getLogger("nominal.match")
 
-PAIR_KEYS = ("feed_a", "source_key_a", "feed_b", "source_key_b")
-REVIEW_COLUMNS = (
-    "feed",
-    "source_key",
-    "other_feed",
-    "other_source_key",
-    "person_id",
-    "rule",
-    "severity",
-    "priority",
-    "kind",
-    "match_probability",
-    "detail",
-)
-REVIEW_RULES = {
-    "match_review": "may be the same person",
-    "possible_twins": "possible twins (same surname and date of birth, different forenames): never linked automatically",
-    "identifier_contradicted": "shares an identifier, but the other details disagree strongly",
-}
-
 
 @dataclass
 class MatchResult:
-    clusters: pd.DataFrame  # feed, source_key, person_id, linked_by, match_probability, status, status_reason
-    pairs: pd.DataFrame  # scored pairs kept (PAIR_KEYS, probability, weight, per comparison level and weight, decision)
-    review: pd.DataFrame  # REVIEW_COLUMNS: match-review exceptions for data officers
-    events: pd.DataFrame  # kind, old_person_ids, new_person_id, detail
+    """What a match gives: each frame in its schema (``matching.schemas``), the model and the state."""
+
+    clusters: pd.DataFrame  # CLUSTERS: one row per record with its person and how it was linked
+    pairs: pd.DataFrame  # PAIRS: the scored pairs kept, with each comparison's level and weight, and the decision
+    review_pairs: pd.DataFrame  # REVIEW_PAIRS: the pairs a data officer must decide, with the evidence
+    events: pd.DataFrame  # EVENTS: persons merged, split or retired since the previous links
     model: Model
     state: MatchState
     stats: dict = field(default_factory=dict)
@@ -93,20 +78,20 @@ def _keep(gamma: Gamma, probability: np.ndarray, settings: Settings) -> np.ndarr
     keep = probability >= min(settings.thresholds.review, 0.01)
     for c in settings.comparisons:
         if c.kind == "identifier":
-            keep |= gamma.levels[c.name] == 1
+            keep |= gamma.levels[c.name] == levels.index("identifier", "agree")
     surname = next((c.name for c in settings.comparisons if c.kind == "surname"), None)
     dob = next((c.name for c in settings.comparisons if c.kind == "date_of_birth"), None)
     if surname and dob:  # possible twins are reviewed whatever their probability
-        keep |= (gamma.levels[surname] == 1) & (gamma.levels[dob] == 1)
+        keep |= (gamma.levels[surname] == levels.index("surname", "exact")) & (
+            gamma.levels[dob] == levels.index("date_of_birth", "exact")
+        )
     return keep
 
 
 def extra_columns(settings: Settings) -> tuple[str, ...]:
     """Record columns the settings read besides the canonical ones matching always uses."""
-    from .blocking import DERIVED_KEYS
-
     columns = [c.column for c in settings.comparisons if c.column]
-    columns += [k for rule in settings.blocking for k in rule.keys if k not in DERIVED_KEYS]
+    columns += [k for rule in settings.blocking for k in rule.keys if not is_derived(k)]
     return tuple(dict.fromkeys(columns))
 
 
@@ -116,7 +101,7 @@ def _officer_pairs(records: Records, decisions: pd.DataFrame | None) -> pd.DataF
         return pd.DataFrame(
             {"rid_a": pd.Series(dtype="int64"), "rid_b": pd.Series(dtype="int64"), "officer": pd.Series(dtype="str")}
         )
-    pairs = decisions[decisions["kind"].isin(["link", "do_not_link"])]
+    pairs = decisions[decisions["kind"].isin([DecisionKind.LINK, DecisionKind.DO_NOT_LINK])]
     a = records.rids(pairs["feed_a"], pairs["source_key_a"])
     b = records.rids(pairs["feed_b"], pairs["source_key_b"])
     present = (a >= 0) & (b >= 0) & (a != b)
@@ -153,27 +138,28 @@ def match(
     records = prepare(frames, extra_columns=extra_columns(settings))
     lap("prepare")
 
-    usable = model is not None and not retrain and model.fits(settings)
-    incremental = usable and state is not None and not full and state.fits(settings)
-    changed = now = None
-    if incremental:
-        changed, now = state.align(records)
+    reused_model = model if model is not None and not retrain and model.fits(settings) else None
+    # incremental: the previous night's state, and which records changed since (and where they were)
+    since = state if reused_model is not None and state is not None and not full and state.fits(settings) else None
+    changed, now = since.align(records) if since is not None else (None, None)
     candidates = candidate_pairs(records, settings, only=changed)
     lap("blocking")
 
     gamma = (compare_pairs or compare)(records, settings, candidates.a, candidates.b)
     lap("compare")
-    if not usable:
+    if reused_model is None:
         model = train(records, settings, gamma)
         lap("train")
+    else:
+        model = reused_model
     probability = model.score(gamma, records, weights=False).match_probability
     kept_gamma = gamma.take(_keep(gamma, probability, settings))
     del gamma
     kept = pair_table(records, model, kept_gamma, model.score(kept_gamma, records))
     lap("score")
 
-    if incremental:
-        reused = state.pairs_between_unchanged(changed, now)
+    if since is not None and changed is not None and now is not None:
+        reused = since.pairs_between_unchanged(changed, now)
         f = records.frame
         for side in ("a", "b"):  # keys from tonight's records
             rid = reused[f"rid_{side}"].to_numpy()
@@ -191,20 +177,19 @@ def match(
                 ignore_index=True,
             )
         kept = kept.merge(officers, on=["rid_a", "rid_b"], how="left")
-        kept["officer"] = kept["officer"].fillna("")
     kept = kept.sort_values(["rid_a", "rid_b"], kind="stable").reset_index(drop=True)
     decided = decide(kept, settings, link_threshold)
     lap("decide")
 
-    links = decided[decided["decision"] == LINK]
+    links = decided[decided["decision"] == PairDecision.LINK]
     strength = links["match_weight"].to_numpy(dtype="float64")
     linked_by = links["linked_by"].to_numpy(dtype=object)
     strength = np.where(
-        linked_by == "officer",
+        linked_by == LinkedBy.OFFICER,
         np.inf,
-        np.where(pd.Series(linked_by).str.startswith("identifier").to_numpy(), strength + 1000, strength),
+        np.where(linked_by == LinkedBy.IDENTIFIER, strength + 1000, strength),
     )
-    dnl = decided[decided.get("officer", pd.Series("", index=decided.index)) == "do_not_link"]
+    dnl = decided[decided["reason"] == ReviewReason.OFFICER_DO_NOT_LINK]
     unique_values, doubted = _trusted_unique_values(records, decided, settings)
     clusters = cluster(
         records.n,
@@ -220,20 +205,20 @@ def match(
     lap("cluster")
 
     result_clusters = _clusters_frame(records, person, clusters, links)
-    review = _review_frame(decided, person, model)
+    review_pairs = _review_pairs(decided, person, model)
     new_state = MatchState.build(records, decided, person, settings)
     lap("outputs")
     stats = {
         "records": records.n,
-        "incremental": bool(incremental),
+        "incremental": since is not None,
         "changed_records": int(changed.sum()) if changed is not None else records.n,
         "candidate_pairs": len(candidates),
         "compare_partitions": getattr(compare_pairs, "partitions", 1),  # set by a compare_pairs that partitions
         "pairs_by_rule": candidates.per_rule,
         "skipped_blocks": {k: v for k, v in candidates.skipped_blocks.items() if v},
         "pairs_kept": len(decided),
-        "links": int((decided["decision"] == LINK).sum()),
-        "reviews": int((decided["decision"] == REVIEW).sum()),
+        "links": int((decided["decision"] == PairDecision.LINK).sum()),
+        "reviews": int((decided["decision"] == PairDecision.REVIEW).sum()),
         "links_cut": clusters.cut_links,
         "persons": int(pd.Series(person).nunique()),
         "seconds": watch.seconds,
@@ -248,8 +233,8 @@ def match(
     )
     return MatchResult(
         clusters=result_clusters,
-        pairs=decided.drop(columns=["rid_a", "rid_b"]),
-        review=review,
+        pairs=decided.drop(columns=["rid_a", "rid_b", "officer"], errors="ignore"),
+        review_pairs=review_pairs,
         events=events,
         model=model,
         state=new_state,
@@ -266,7 +251,7 @@ def _trusted_unique_values(
     are different people (``identifier_contradicted``): one of them was keyed in error. Such a value
     cannot hold the record's own person apart from its other records; the person is flagged instead.
     """
-    contradicted = decided[decided["reason"] == "identifier_contradicted"]
+    contradicted = decided[decided["reason"] == ReviewReason.IDENTIFIER_CONTRADICTED]
     values, doubted = {}, {}
     for name in settings.unique_identifiers:
         if name not in records.frame:
@@ -275,7 +260,7 @@ def _trusted_unique_values(
         comparison = next((c.name for c in settings.comparisons if c.kind == "identifier" and c.column == name), None)
         in_doubt = np.zeros(records.n, dtype=bool)
         if comparison is not None and len(contradicted):
-            shared = contradicted[contradicted[f"{comparison}_level"] == 1]
+            shared = contradicted[contradicted[f"{comparison}_level"] == levels.index("identifier", "agree")]
             in_doubt[shared["rid_a"].to_numpy()] = True
             in_doubt[shared["rid_b"].to_numpy()] = True
         values[name] = column.astype(object).where(column.notna() & ~in_doubt, None).to_numpy()
@@ -283,31 +268,33 @@ def _trusted_unique_values(
     return values, doubted
 
 
-def _flag_doubted(clusters, doubted: dict[str, np.ndarray]) -> None:
+def _flag_doubted(clusters: Clusters, doubted: dict[str, np.ndarray]) -> None:
     """Persons holding a record whose identifier is in doubt need a data officer's attention."""
     for name, in_doubt in doubted.items():
         if not in_doubt.any():
             continue
         members = np.flatnonzero(isin_sorted(clusters.label, unique_sorted(clusters.label[in_doubt])))
         note = f"a {name.replace('_', ' ')} here is also on a record of a clearly different person (keyed in error?)"
-        clusters.status[members] = "needs_attention"
+        clusters.status[members] = PersonStatus.NEEDS_ATTENTION.value
         clusters.reason[members] = [note if r is None else f"{r}; {note}" for r in clusters.reason[members]]
 
 
-def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.DataFrame) -> pd.DataFrame:
+def _clusters_frame(records: Records, person: np.ndarray, clusters: Clusters, links: pd.DataFrame) -> pd.DataFrame:
     """One row per record: its person, and how it was linked (its strongest link; ``single`` if none)."""
     f = records.frame
     rid = np.concatenate([links["rid_a"].to_numpy(dtype=np.int64), links["rid_b"].to_numpy(dtype=np.int64)])
     how = np.concatenate([links["linked_by"].to_numpy(dtype=object)] * 2)
+    on = np.concatenate([links["linked_on"].to_numpy(dtype=object)] * 2)
     weight = np.concatenate([links["match_weight"].to_numpy(dtype="float64")] * 2)
     probability = np.concatenate([links["match_probability"].to_numpy(dtype="float64")] * 2)
-    text = pd.Series(how, dtype="str").fillna("")
-    rank = np.select([text == "officer", text.str.startswith("identifier")], [0, 1], 2)
+    rank = np.select([how == LinkedBy.OFFICER, how == LinkedBy.IDENTIFIER], [0, 1], 2)
     order = np.lexsort((-weight, rank, rid))  # per record: officer, then identifier, then the strongest
     first = order[np.r_[True, rid[order][1:] != rid[order][:-1]]] if len(order) else order
-    linked_by = np.full(records.n, "single", dtype=object)
+    linked_by = np.full(records.n, LinkedBy.SINGLE.value, dtype=object)
+    linked_on = np.full(records.n, None, dtype=object)
     match_probability = np.full(records.n, np.nan)
     linked_by[rid[first]] = how[first]
+    linked_on[rid[first]] = on[first]
     match_probability[rid[first]] = probability[first]
     return pd.DataFrame(
         {
@@ -315,6 +302,7 @@ def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.Da
             "source_key": f["source_key"].to_numpy(),
             "person_id": person,
             "linked_by": linked_by,
+            "linked_on": linked_on,
             "match_probability": match_probability,
             "status": clusters.status,
             "status_reason": clusters.reason,
@@ -322,27 +310,23 @@ def _clusters_frame(records: Records, person: np.ndarray, clusters, links: pd.Da
     )
 
 
-def _review_frame(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd.DataFrame:
-    """Match-review exceptions: one per pair for a data officer, with the evidence in words."""
-    pairs = decided[decided["decision"] == REVIEW]
+def _review_pairs(decided: pd.DataFrame, person: np.ndarray, model: Model) -> pd.DataFrame:
+    """The pairs for a data officer to decide, each with its evidence in words and as data."""
+    pairs = decided[decided["decision"] == PairDecision.REVIEW]
     if pairs.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in REVIEW_COLUMNS})
-    other = pairs["feed_b"] + " record " + pairs["source_key_b"].map(mask_identifier)
-    headline = pairs["reason"].map(REVIEW_RULES)
-    probability = pairs["match_probability"].map("{:.4f}".format)
-    detail = headline + " as " + other + " (probability " + probability + "): " + model.explain_all(pairs)
+        return REVIEW_PAIRS.empty()
     return pd.DataFrame(
         {
-            "feed": pairs["feed_a"].to_numpy(),
-            "source_key": pairs["source_key_a"].to_numpy(),
-            "other_feed": pairs["feed_b"].to_numpy(),
-            "other_source_key": pairs["source_key_b"].to_numpy(),
-            "person_id": person[pairs["rid_a"].to_numpy()],
-            "rule": pairs["reason"].to_numpy(),
-            "severity": "error",
-            "priority": "normal",
-            "kind": "match_review",
-            "match_probability": pairs["match_probability"].to_numpy(),
-            "detail": detail.to_numpy(),
+            "feed_a": pairs["feed_a"].to_numpy(),
+            "source_key_a": pairs["source_key_a"].to_numpy(),
+            "feed_b": pairs["feed_b"].to_numpy(),
+            "source_key_b": pairs["source_key_b"].to_numpy(),
+            "person_id_a": person[pairs["rid_a"].to_numpy()],
+            "person_id_b": person[pairs["rid_b"].to_numpy()],
+            "reason": pairs["reason"].to_numpy(),
+            "match_probability": pairs["match_probability"].to_numpy(dtype="float64"),
+            "match_weight": pairs["match_weight"].to_numpy(dtype="float32"),
+            "explanation": model.explain_all(pairs).to_numpy(),
+            "evidence": model.evidence_all(pairs).to_numpy(),
         }
     )

@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nominal import text
+from nominal.canonical import record_keys
+from nominal.reference import nicknames as reference_nicknames
 
 from .arrays import isin_sorted
 
@@ -29,15 +31,6 @@ except ImportError:  # pragma: no cover
     _double_metaphone = None
 
 NAME_COLUMNS = ("forename", "middle_name", "surname_key", "surname_first_part", "surname_last_part")
-
-
-def record_keys(feeds, source_keys) -> pd.Series:
-    """One string per record, ``feed`` and ``source_key`` joined by a unit separator."""
-    return (
-        pd.Series(feeds, dtype="str").reset_index(drop=True)
-        + "\x1f"
-        + pd.Series(source_keys, dtype="str").reset_index(drop=True)
-    )
 
 
 def letters_only(values: pd.Series) -> pd.Series:
@@ -72,6 +65,17 @@ class Records:
     name_nickname: np.ndarray = field(repr=False)  # int32 nickname-vocabulary code per name code (-1 none)
     nickname_pairs: np.ndarray = field(repr=False)  # sorted int64 codes a*size+b of equivalent nicknames
     nickname_size: int = 0
+    # Worked out on first use and kept while the records live:
+    # column → its vocabulary and a code per rid (``codes``)
+    column_codes: dict[str, tuple[Vocabulary, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    # blocking key → its code per rid (``matching.blocking.key_values``)
+    block_keys: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # (id of a model, comparison) → term frequency per vocabulary code (``matching.model.Model``)
+    term_frequencies: dict[tuple[int, str], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def n(self) -> int:
@@ -96,10 +100,6 @@ class Records:
         )
 
     @cached_property
-    def _column_codes(self) -> dict:
-        return {}
-
-    @cached_property
     def _key_index(self) -> pd.Index:
         return pd.Index(self.frame["_key"])
 
@@ -109,11 +109,11 @@ class Records:
 
     def codes(self, column: str) -> tuple[Vocabulary, np.ndarray]:
         """Any column factorised once: its vocabulary and an int32 code per rid (-1 missing)."""
-        if column not in self._column_codes:
+        if column not in self.column_codes:
             codes, uniques = pd.factorize(self.frame[column].astype("str"), use_na_sentinel=True)
             values = np.append(np.asarray(uniques, dtype=object), "")
-            self._column_codes[column] = (Vocabulary(values), codes.astype(np.int32))
-        return self._column_codes[column]
+            self.column_codes[column] = (Vocabulary(values), codes.astype(np.int32))
+        return self.column_codes[column]
 
     def name_frequencies(self, column: str) -> np.ndarray:
         """Share of records holding each name code in ``column`` (for term-frequency weights)."""
@@ -194,7 +194,7 @@ def prepare(
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
     # One string key sorts in C (a lexsort of Python strings takes seconds per million); extracts
     # usually arrive in key order already, and then nothing moves.
-    key = frame["feed"].astype("str") + "\x1f" + frame["source_key"].astype("str")
+    key = record_keys(frame["feed"], frame["source_key"])
     if not key.is_monotonic_increasing:
         order = key.argsort(kind="stable").to_numpy()
         frame = frame.take(order).reset_index(drop=True)
@@ -233,7 +233,7 @@ def prepare(
     postcode_rows, postcode_parts = _per_distinct(frame["postcode"], _postcode_parts)
     for column, values in postcode_parts.items():
         frame[column] = pd.Series(
-            np.append(values.to_numpy(dtype=object, na_value=None), None)[postcode_rows], dtype="str"
+            np.append(values.to_numpy(dtype=object, na_value=None), [None])[postcode_rows], dtype="str"
         )
 
     nick_vocabulary, pairs = _nickname_pairs(nicknames)
@@ -283,9 +283,7 @@ def _alias_names(aliases: pd.Series) -> pd.Series:
 def _nickname_pairs(nicknames: pd.DataFrame | None) -> tuple[dict[str, int], np.ndarray]:
     """Pairs of forenames that are the same name (WILLIAM/BILL, and BILL/WILL through WILLIAM), as codes."""
     if nicknames is None:
-        from nominal.reference import nicknames as load
-
-        nicknames = load()
+        nicknames = reference_nicknames()
     table = pd.DataFrame(
         {"name": letters_only(nicknames["name"]), "nickname": letters_only(nicknames["nickname"])}
     ).dropna()

@@ -14,51 +14,54 @@ canonical person record is ``matching/default_settings.yaml``::
 Comparison kinds (``KINDS``): ``forename`` and ``surname`` (names, with phonetic, nickname and
 fuzzy levels), ``date_of_birth``, ``postcode``, ``sex``, ``identifier`` (agree / disagree: two
 different valid identifiers are evidence against), ``exact`` and ``fuzzy`` for any carried-through
-field. Blocking keys (``KEYS``) are derived columns or any record column by name.
+field. Blocking keys are those of ``matching.blocking_keys.KEYS`` or any record column by name.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import difflib
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from nominal import canonical
 from nominal.errors import ConfigError
+from nominal.yamlfile import Strict, load_model
+
+from .blocking_keys import KEYS
 
 DEFAULT_SETTINGS = Path(__file__).with_name("default_settings.yaml")
 
 KINDS = ("forename", "surname", "date_of_birth", "postcode", "sex", "identifier", "exact", "fuzzy", "name_variant")
 
-# Derived blocking keys (matching/prepare.py computes them); any other key is a record column.
-KEYS = {
-    "dob": "date of birth",
-    "dob_any_order": "date of birth with day and month in either order",
-    "dob_year": "year of birth",
-    "dob_month_day": "day and month of birth (catches a mistyped year)",
-    "surname_initial": "first letter of the surname",
-    "forename_initial": "first letter of the first forename",
-    "surname_sound": "Double Metaphone code of the surname",
-    "forename_sound": "Double Metaphone code of the first forename",
-    "names_sound_any_order": "the two names' codes in either order (catches swapped names)",
-    "postcode": "full postcode",
-    "postcode_sector": "postcode sector (outward code and first digit of the inward code)",
-}
+
+def _known_keys(keys: list[str]) -> list[str]:
+    """Blocking keys are registered keys (``matching.blocking_keys.KEYS``) or record columns; a key
+    that is neither a canonical column nor registered but spelled like a registered key is a typo."""
+    for key in keys:
+        if key in KEYS or key in canonical.COLUMNS:
+            continue
+        close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.85)
+        if close:
+            raise ValueError(
+                f"unknown blocking key {key!r} — did you mean {close[0]!r} ({KEYS[close[0]].description})?"
+            )
+    return keys
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BlockingRule(_Strict):
+class BlockingRule(Strict):
     name: str
-    keys: list[str] = Field(min_length=1)
+    keys: list[str] = Field(min_length=1, description="blocking keys (matching.blocking_keys) or record columns")
     aliases: bool = Field(False, description="also block each record under its aliases' names")
 
+    @field_validator("keys")
+    @classmethod
+    def _known(cls, keys: list[str]) -> list[str]:
+        return _known_keys(keys)
 
-class Comparison(_Strict):
+
+class Comparison(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: Literal[KINDS]  # type: ignore[valid-type]
     column: str | None = None
@@ -79,12 +82,21 @@ class Comparison(_Strict):
             raise ValueError("levenshtein thresholds are edit distances: whole numbers from 1")
         return self
 
+    def column_name(self) -> str:
+        """The record column compared (identifier, exact and fuzzy comparisons always name one)."""
+        if self.column is None:
+            raise ConfigError(f"comparison {self.name!r} names no column")
+        return self.column
 
-class Thresholds(_Strict):
-    link: float = Field(0.95, gt=0, lt=1, description="pairs at or above this probability are linked")
-    review: float = Field(0.50, gt=0, lt=1, description="pairs from this probability up to link go to a data officer")
+
+class Thresholds(Strict):
+    link: float = Field(default=0.95, gt=0, lt=1, description="pairs at or above this probability are linked")
+    review: float = Field(
+        default=0.50, gt=0, lt=1, description="pairs from this probability up to link go to a data officer"
+    )
     evidence_against: float = Field(
-        -8.0, description="an identifier link is not made when the other comparisons' weight is below this (bits)"
+        default=-8.0,
+        description="an identifier link is not made when the other comparisons' weight is below this (bits)",
     )
 
     @model_validator(mode="after")
@@ -94,8 +106,8 @@ class Thresholds(_Strict):
         return self
 
 
-class Training(_Strict):
-    random_pairs: int = Field(1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
+class Training(Strict):
+    random_pairs: int = Field(default=1_000_000, ge=1000, description="random record pairs sampled for u probabilities")
     sessions: list[list[str]] = Field(
         default_factory=lambda: [
             ["dob_any_order", "surname_sound"],
@@ -105,17 +117,22 @@ class Training(_Strict):
         description="EM sessions: each trains on the candidate pairs that share these keys, "
         "leaving out the comparisons those keys already make agree",
     )
-    max_iterations: int = Field(60, ge=1)
-    tolerance: float = Field(1e-5, gt=0)
+    max_iterations: int = Field(default=60, ge=1)
+    tolerance: float = Field(default=1e-5, gt=0)
     seed: int = 42
 
+    @field_validator("sessions")
+    @classmethod
+    def _known_session_keys(cls, sessions: list[list[str]]) -> list[list[str]]:
+        return [_known_keys(keys) for keys in sessions]
 
-class Settings(_Strict):
+
+class Settings(Strict):
     link_type: Literal["dedupe_and_link", "link_only"] = "dedupe_and_link"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     blocking: list[BlockingRule] = Field(min_length=1)
     max_block_size: int = Field(
-        2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful"
+        default=2000, ge=2, description="larger blocks are skipped (and reported): too common to be useful"
     )
     comparisons: list[Comparison] = Field(min_length=1)
     strong_identifiers: list[str] = Field(
@@ -144,24 +161,5 @@ class Settings(_Strict):
         return next((c for c in self.comparisons if c.name == name), None)
 
 
-@lru_cache(maxsize=16)
-def _load(path: Path, mtime: float) -> Settings:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML") from None
-    try:
-        return Settings.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
-            for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
-
-
 def load_settings(path: str | Path | None = None) -> Settings:
-    path = Path(path) if path else DEFAULT_SETTINGS
-    if not path.is_file():
-        raise ConfigError(f"model settings {path} not found")
-    return _load(path.resolve(), path.stat().st_mtime)
+    return load_model(Path(path) if path else DEFAULT_SETTINGS, Settings, "model settings")

@@ -21,7 +21,6 @@ from .settings import Settings
 
 # Bumped when the saved layout changes, so an older state is rebuilt rather than misread.
 _FORMAT = 2
-DECISION_COLUMNS = ("decision", "linked_by", "reason", "other_evidence", "officer")
 _IGNORED = {"feed", "source_key", "extract_date", "_source", "_row"}
 
 

@@ -60,6 +60,16 @@ MAPPABLE: tuple[str, ...] = tuple(
 )
 
 
+KEY_SEPARATOR = "\x1f"  # between feed and source_key in a record's key: no key contains it
+
+
+def record_keys(feeds: pd.Series | list[str], source_keys: pd.Series | list[str]) -> pd.Series:
+    """One text key per record, ``feed`` and ``source_key`` joined (missing stays missing). Matching
+    sorts and looks records up by it; publish builds its look-up indexes on it."""
+    feed = pd.Series(feeds, dtype="str").reset_index(drop=True)
+    return feed + KEY_SEPARATOR + pd.Series(source_keys, dtype="str").reset_index(drop=True)
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Order the canonical columns first with their documented dtypes; extras follow unchanged."""
     missing = [c for c in COLUMNS if c not in frame.columns]

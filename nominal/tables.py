@@ -72,6 +72,7 @@ LINKS = schema(
         Field("person_id", STR, "the person the record belongs to", nullable=False),
         Field("match_probability", "float64", "probability of the record's strongest link (NaN: single)"),
         Field("linked_by", STR, "how the record's strongest link was made", LinkedBy, False),
+        Field("linked_on", STR, "the identifier shared (pnc_id, cro_number …), when linked_by is identifier"),
         Field("record_hash", "int64", "64-bit hash of the record's content as published"),
     ),
 )

@@ -96,13 +96,15 @@ PRIORITY_BY_SEVERITY = {
 
 
 class ExceptionStatus(StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    DISMISSED = "dismissed"
+    OPEN = "open"  # nobody has it yet
+    ASSIGNED = "assigned"  # someone will work on it
+    IN_PROGRESS = "in_progress"  # someone is working on it
+    RESOLVED = "resolved"  # by an officer, or by the source (no longer found)
+    DISMISSED = "dismissed"  # not a problem: stays dismissed while its data is unchanged
 
 
-OPEN_STATUSES = (ExceptionStatus.OPEN, ExceptionStatus.IN_PROGRESS)
+# Still to be worked: a night that no longer finds one of these resolves it by source.
+OPEN_STATUSES = (ExceptionStatus.OPEN, ExceptionStatus.ASSIGNED, ExceptionStatus.IN_PROGRESS)
 
 
 class DecisionKind(StrEnum):

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from nominal.tables import EXCEPTIONS
-from nominal.vocab import RECORD_KINDS
+from nominal.vocab import OPEN_STATUSES, RECORD_KINDS
 
 from .findings import FINDING_COLUMNS
 from .keys import isin
@@ -96,7 +96,7 @@ def merge_exceptions(
     rows["first_seen_at"] = np.where(known, before["first_seen_at"].to_numpy(dtype=object), at_now)
     rows["last_seen_run_id"], rows["last_seen_at"], rows["resolved_at"] = run_id, now, None
 
-    gone = old[~isin(old.index, found["fingerprint"]) & old["status"].isin(["open", "in_progress"]).to_numpy()]
+    gone = old[~isin(old.index, found["fingerprint"]) & old["status"].isin(OPEN_STATUSES).to_numpy()]
     in_scope = ~gone["kind"].isin(RECORD_KINDS) | gone["feed"].isin(scope_feeds)
     gone = gone[in_scope.to_numpy()].reset_index()
     if len(gone):
@@ -111,7 +111,7 @@ def summary(rows: pd.DataFrame, run_id: int) -> dict[str, int]:
     tonight = rows["last_seen_run_id"] == run_id
     return {
         "new": int((tonight & (rows["first_seen_run_id"] == run_id)).sum()),
-        "open": int((tonight & rows["status"].isin(["open", "in_progress"])).sum()),
+        "open": int((tonight & rows["status"].isin(OPEN_STATUSES)).sum()),
         "closed": int((rows["resolution"] == RESOLVED_BY_SOURCE).sum()),
         "dismissed": int((tonight & (rows["status"] == "dismissed")).sum()),
         "reopened": int((rows["resolution"] == REOPENED).sum()),

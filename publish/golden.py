@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from nominal.tables import GOLDEN_COLUMNS, GOLDEN_FIELDS
 
-from .keys import record_keys
+from .keys import key_index
 from .rules import FieldRule, PublishRules
 
 # Bumped by a release that changes what survivorship publishes: the next night recomputes everyone.
@@ -29,7 +29,7 @@ SURVIVORSHIP_VERSION = 2
 
 def with_persons(records: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     """Tonight's records with their person id (every record has one: matching places them all)."""
-    repeated = record_keys(records).duplicated(keep="last")
+    repeated = key_index(records).duplicated(keep="last")
     if repeated.any():  # a key repeated within a delivery: the last row counts, as in matching (validation reported it)
         records = records[~repeated]
     keyed = clusters[["feed", "source_key", "person_id"]]
@@ -121,7 +121,7 @@ def accepted_values(records: pd.DataFrame, accepted: pd.DataFrame | None, rules:
     none was named); once the source changes it, the rules choose again."""
     if accepted is None or accepted.empty or records.empty:
         return {}
-    at = record_keys(records).get_indexer(record_keys(accepted))
+    at = key_index(records).get_indexer(key_index(accepted))
     present = accepted.assign(at=at, person=records["person_id"].to_numpy(dtype=object)[np.maximum(at, 0)])[at >= 0]
     present = present.drop_duplicates(["person", "field"], keep="last")
     out: dict[str, np.ndarray] = {}

@@ -15,17 +15,19 @@ import pandas as pd
 
 from nominal.clock import utcnow
 from nominal.stopwatch import Stopwatch
-from nominal.tables import EXCEPTIONS_SEEN, Publication, PublishedState
+from nominal.tables import EXCEPTIONS_SEEN, LINKS, Publication, PublishedState
+from nominal.vocab import OPEN_STATUSES, ExceptionStatus
 
 from . import findings as F
 from .conflicts import conflicts
 from .discrepancies import discrepancies
 from .exceptions import merge_exceptions, summary
 from .golden import SURVIVORSHIP_VERSION, accepted_values, golden_records, with_persons
-from .keys import isin, record_keys
+from .keys import isin, key_index
+from .review import review_findings
 from .rules import PublishRules
 
-_LINK_COLUMNS = ["feed", "source_key", "person_id", "match_probability", "linked_by"]  # and record_hash
+_LINK_COLUMNS = [c for c in LINKS.columns if c != "record_hash"]
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
 # what the discrepancy rules read (publish.discrepancies): a slim frame filters faster
 DISCREPANCY_COLUMNS = (
@@ -78,7 +80,7 @@ def _hashes_at(people: pd.DataFrame, where: np.ndarray, hashes: np.ndarray | Non
 def prepare(
     records: pd.DataFrame,
     clusters: pd.DataFrame,
-    review: pd.DataFrame,
+    review_pairs: pd.DataFrame,
     events: pd.DataFrame,
     validation: pd.DataFrame,
     now_in_store: PublishedState,
@@ -98,10 +100,10 @@ def prepare(
     now = now or utcnow()
     watch = Stopwatch()
     people = with_persons(records, clusters)
-    keys = record_keys(people)  # one key index for every look-up below
+    keys = key_index(people)  # one key index for every look-up below
     hashes = record_content_hashes(people)
     links = clusters[_LINK_COLUMNS].reset_index(drop=True)
-    where = keys.get_indexer(record_keys(links))
+    where = keys.get_indexer(key_index(links))
     if (where < 0).any():
         raise ValueError(
             f"{int((where < 0).sum())} records placed by matching are not among tonight's records: "
@@ -125,7 +127,7 @@ def prepare(
     found = F.concat(
         [
             validation_findings(validation, people, hashes, keys),
-            _review_findings(review, people, hashes, keys),
+            review_findings(review_pairs, *_pair_rows_and_data(review_pairs, people, hashes, keys)),
             _attention_findings(clusters),
             _without_accepted(conflicts(subset, golden, chosen, rules.conflicts), subset, pinned),
             F.empty()
@@ -213,7 +215,7 @@ def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray
 def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """(tonight's links the store already holds as they are, each link's person in the store or
     None, the stored links of records no longer delivered)."""
-    tonight_keys, stored_keys = record_keys(links), record_keys(stored)
+    tonight_keys, stored_keys = key_index(links), key_index(stored)
     old = stored.set_axis(stored_keys).reindex(tonight_keys)
     old_hash = (
         old["record_hash"].astype("Int64") if "record_hash" in old else pd.Series(pd.NA, index=old.index, dtype="Int64")
@@ -221,6 +223,10 @@ def _unchanged_links(links: pd.DataFrame, stored: pd.DataFrame) -> tuple[np.ndar
     same = (
         (old["person_id"].to_numpy(dtype=object) == links["person_id"].to_numpy(dtype=object))
         & (old["linked_by"].to_numpy(dtype=object) == links["linked_by"].to_numpy(dtype=object))
+        & (
+            old["linked_on"].astype(object).fillna("").to_numpy()
+            == links["linked_on"].astype(object).fillna("").to_numpy()
+        )
         & np.isclose(
             old["match_probability"].astype("float64").fillna(-1).to_numpy(),
             links["match_probability"].astype("float64").fillna(-1).to_numpy(),
@@ -250,7 +256,7 @@ def _affected_persons(
     ]
     decided = []
     if now_in_store.accepted is not None and len(now_in_store.accepted):
-        where = keys.get_indexer(record_keys(now_in_store.accepted))
+        where = keys.get_indexer(key_index(now_in_store.accepted))
         decided = people["person_id"].to_numpy(dtype=object)[where[where >= 0]]
     parts = [
         links["person_id"].to_numpy(dtype=object)[~same],
@@ -273,12 +279,12 @@ def _carried_conflicts(
     keep = (
         (existing["kind"] == "conflict").to_numpy()
         & isin(existing["rule"], names)
-        & existing["status"].isin(["open", "in_progress", "dismissed"]).to_numpy()
+        & existing["status"].isin([*OPEN_STATUSES, ExceptionStatus.DISMISSED]).to_numpy()
         & existing["person_id"].notna().to_numpy()
         & ~isin(existing["person_id"], affected)
     )
     carried = existing[keep].reset_index(drop=True)
-    out = carried.assign(row=_rows_at(people, keys.get_indexer(record_keys(carried))), data=None)
+    out = carried.assign(row=_rows_at(people, keys.get_indexer(key_index(carried))), data=None)
     return out[[*F.FINDING_COLUMNS, "data_hash"]]
 
 
@@ -304,10 +310,10 @@ def validation_findings(
     validation: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray | None = None, keys: pd.Index | None = None
 ) -> pd.DataFrame:
     """Validation's exceptions with the record's person and, as their data, the record's content.
-    ``hashes`` and ``keys`` (``record_keys(people)``): when the caller has them already."""
+    ``hashes`` and ``keys`` (``key_index(people)``): when the caller has them already."""
     if validation is None or validation.empty:
         return F.empty()
-    where = (record_keys(people) if keys is None else keys).get_indexer(record_keys(validation))
+    where = (key_index(people) if keys is None else keys).get_indexer(key_index(validation))
     found = where >= 0
     out = validation.assign(
         person_id=np.where(found, people["person_id"].to_numpy(dtype=object)[np.maximum(where, 0)], None),
@@ -319,20 +325,17 @@ def validation_findings(
     return out[list(F.FINDING_COLUMNS)]
 
 
-def _review_findings(review: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index) -> pd.DataFrame:
-    if review is None or review.empty:
-        return F.empty()
-    at, other_at = (
-        keys.get_indexer(record_keys(review)),
-        keys.get_indexer(record_keys(review, "other_feed", "other_source_key")),
-    )
+def _pair_rows_and_data(
+    pairs: pd.DataFrame, people: pd.DataFrame, hashes: np.ndarray, keys: pd.Index
+) -> tuple[pd.arrays.IntegerArray | None, np.ndarray | None]:
+    """For findings about pairs of records (feed_a, source_key_a, feed_b, source_key_b): record a's
+    delivery row, and as data both records' content hashes (the finding reopens when either changes)."""
+    if pairs is None or pairs.empty:
+        return None, None
+    at = keys.get_indexer(key_index(pairs, "feed_a", "source_key_a"))
+    other_at = keys.get_indexer(key_index(pairs, "feed_b", "source_key_b"))
     a, b = _hashes_at(people, at, hashes), _hashes_at(people, other_at, hashes)
-    out = review.assign(
-        field=None,
-        row=_rows_at(people, at),
-        data=pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy(),
-    )
-    return out[list(F.FINDING_COLUMNS)]
+    return _rows_at(people, at), pd.Series(a).astype(str).to_numpy() + "|" + pd.Series(b).astype(str).to_numpy()
 
 
 def _attention_findings(clusters: pd.DataFrame) -> pd.DataFrame:

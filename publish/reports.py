@@ -24,6 +24,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from nominal.masking import mask_series
+from nominal.vocab import OPEN_STATUSES
 
 REPORT_COLUMNS = (
     "reference",
@@ -55,7 +56,7 @@ def neutralise(value: object) -> object:
 
 def report_frame(rows: pd.DataFrame, run_id: int, as_of: dt.date) -> pd.DataFrame:
     """Tonight's open exceptions (found tonight, not dismissed), masked, in REPORT_COLUMNS."""
-    live = rows[(rows["last_seen_run_id"] == run_id) & rows["status"].isin(["open", "in_progress"])].copy()
+    live = rows[(rows["last_seen_run_id"] == run_id) & rows["status"].isin(OPEN_STATUSES)].copy()
     first_seen = pd.to_datetime(live["first_seen_at"], utc=True)
     out = pd.DataFrame(
         {

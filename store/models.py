@@ -209,6 +209,7 @@ class PersonLink(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
     match_probability: Mapped[float | None] = mapped_column(Float)
     linked_by: Mapped[str] = mapped_column(String(CODE))  # LINKED_BY
+    linked_on: Mapped[str | None] = mapped_column(String(FIELD))  # the identifier field when linked_by is identifier
     # the source record's content as last published (publish.publication.record_content_hashes)
     record_hash: Mapped[int | None] = mapped_column(BigInteger)
     run_id: Mapped[int] = mapped_column(Integer)

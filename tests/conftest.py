@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from nominal.store.db import dispose_engines, engine_for, ensure_schema, mask_url
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what needs a real browser or PostgreSQL, so the developer's fast lane (``make test-fast``)
     can leave it out; ``make test`` runs everything."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -11,17 +12,22 @@ import pytest
 from nominal.config import SHIPPED_CONFIG
 from nominal.flows.configuration import load_config
 from nominal.flows.ingest import ingest_night
+from nominal.matching import levels
 from nominal.matching.clustering import cluster
-from nominal.matching.comparisons import compare, level_labels
+from nominal.matching.comparisons import compare
 from nominal.matching.fellegi_sunter import expectation_maximisation
 from nominal.matching.model import ComparisonModel, Model
 from nominal.matching.pipeline import match
 from nominal.matching.prepare import prepare
+from nominal.matching.schemas import CLUSTERS, EVENTS, PAIRS, REVIEW_PAIRS
 from nominal.matching.settings import load_settings
+from nominal.publish.review import review_findings
 from nominal.synthetic import generate
+from nominal.vocab import LinkedBy
 from tests.canonical_records import canonical_frame, pnc
 
 NIGHT = dt.date(2026, 11, 23)
+PAIR = ["feed_a", "source_key_a", "feed_b", "source_key_b"]
 SETTINGS = load_settings()
 
 
@@ -39,9 +45,15 @@ def two_nights(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(two_nights):
+def first_night(two_nights):
+    """The first night matched in full, training its model."""
+    return match(two_nights[0], SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def trained(first_night):
     """A model trained on the first night, reused by the hand-made cases (too small to train on)."""
-    return match(two_nights[0], SETTINGS).model
+    return first_night.model
 
 
 # --- comparison levels -------------------------------------------------------------------------
@@ -57,7 +69,7 @@ def levels_of(pairs: list[tuple[dict, dict]], feed: str = "probation") -> dict[s
     prepared = prepare([frame])
     a = np.arange(0, len(frame), 2)
     gamma = compare(prepared, SETTINGS, a, a + 1)
-    return {c.name: [level_labels(c)[lv] for lv in gamma.levels[c.name]] for c in SETTINGS.comparisons}
+    return {c.name: [levels.labels(c)[lv] for lv in gamma.levels[c.name]] for c in SETTINGS.comparisons}
 
 
 @pytest.mark.parametrize(
@@ -155,6 +167,35 @@ def test_sex_and_identifier_levels():
     assert got["pnc_id"] == ["agree", "disagree", "null"]
 
 
+def test_levels_are_named_and_asked_for_by_name():
+    assert levels.names("identifier") == ["null", "agree", "disagree"]
+    assert levels.index("identifier", "agree") == 1
+    assert [levels.labels("forename")[i] for i in levels.levels_from("forename", levels.FORENAMES_DIFFER)] == [
+        "jaro-winkler ≥ 0.80",
+        "matches a middle name",
+        "else",
+    ]
+    fuzzy = SETTINGS.comparisons[0].model_copy(update={"kind": "fuzzy", "thresholds": [0.9, 0.7]})
+    assert levels.names(fuzzy) == ["null", "exact", "jaro_winkler_0.9", "jaro_winkler_0.7", "else"]
+    with pytest.raises(KeyError, match="no level 'agree'"):
+        levels.index("sex", "agree")
+    with pytest.raises(ValueError, match="are not the levels"):  # conditions must name the levels, in order
+        levels.first_level("sex", {"different": np.array([True])}, np.array([False]))
+
+
+def test_settings_refuse_a_misspelled_blocking_key():
+    from pydantic import ValidationError
+
+    from nominal.matching.settings import Settings
+
+    raw = SETTINGS.model_dump(mode="json")
+    raw["blocking"] = [{"name": "typo", "keys": ["dob_any_ordr", "surname_sound"]}]
+    with pytest.raises(ValidationError, match="unknown blocking key 'dob_any_ordr' — did you mean 'dob_any_order'"):
+        Settings.model_validate(raw)
+    raw["blocking"] = [{"name": "court", "keys": ["court_code", "dob"]}]  # any other name is a record column
+    assert Settings.model_validate(raw).blocking[0].keys == ["court_code", "dob"]
+
+
 # --- Fellegi–Sunter ---------------------------------------------------------------------------
 
 
@@ -193,7 +234,7 @@ def test_term_frequency_makes_a_rare_surname_count_more():
             ComparisonModel(
                 "surname",
                 "surname",
-                level_labels(surname),
+                levels.labels(surname),
                 m=np.array([0, 0.9, 0.04, 0.02, 0.02, 0.01, 0.01]),
                 u=np.array([0, 0.01, 0.01, 0.01, 0.01, 0.01, 0.95]),
                 term_frequencies={"SMITH": 0.02, "ZYGMUNT": 0.00002},
@@ -319,8 +360,8 @@ def test_possible_twins_are_reviewed_never_linked(trained):
     frames = [people("police", [{"forenames": "MICHAEL"}]), people("probation", [{"forenames": "DAVID"}])]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 2
-    assert result.review["rule"].tolist() == ["possible_twins"]
-    assert "never linked automatically" in result.review["detail"].iloc[0]
+    assert result.review_pairs["reason"].tolist() == ["possible_twins"]
+    assert "never linked automatically" in review_findings(result.review_pairs)["detail"].iloc[0]
 
 
 def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_linked(trained):
@@ -342,7 +383,7 @@ def test_a_shared_identifier_with_everything_else_different_is_reviewed_not_link
     ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 2
-    assert result.review["rule"].tolist() == ["identifier_contradicted"]
+    assert result.review_pairs["reason"].tolist() == ["identifier_contradicted"]
 
 
 def test_a_shared_pnc_id_links_despite_a_different_name(trained):
@@ -352,7 +393,9 @@ def test_a_shared_pnc_id_links_despite_a_different_name(trained):
     ]
     result = match(frames, SETTINGS, model=trained)
     assert len(set(by_key(result).values())) == 1
-    assert "identifier:pnc_id" in set(result.clusters["linked_by"])
+    linked = result.clusters.drop_duplicates(["linked_by", "linked_on"])
+    assert ("identifier", "pnc_id") in set(zip(linked["linked_by"], linked["linked_on"]))
+    assert result.pairs[["linked_by", "linked_on"]].iloc[0].tolist() == ["identifier", "pnc_id"]
 
 
 def test_review_band_explains_each_comparison_in_words(trained):
@@ -365,12 +408,63 @@ def test_review_band_explains_each_comparison_in_words(trained):
     assert 0.5 < probability < 0.999999
     reviewed = match(frames, SETTINGS, model=trained, link_threshold=0.999999)  # now the pair is in the band
     assert len(set(by_key(reviewed).values())) == 2
-    detail = reviewed.review["detail"].iloc[0]
-    assert reviewed.review["rule"].tolist() == ["match_review"]
+    detail = review_findings(reviewed.review_pairs)["detail"].iloc[0]
+    assert reviewed.review_pairs["reason"].tolist() == ["match_review"]
     assert detail.startswith(f"may be the same person as probation record K* (probability {probability:.4f}): ")
     assert "surname: exact (+" in detail and "date of birth: one of day, month, year differs (" in detail
     assert "postcode: one or both missing (+0.0)" in detail
     assert "FOSTER" not in detail and "NEIL" not in detail
+
+
+def conforms(result) -> list[str]:
+    """Every frame of a match result against its declared schema (an empty list when all conform)."""
+    return [
+        *CLUSTERS.problems(result.clusters),
+        *PAIRS.problems(result.pairs),
+        *REVIEW_PAIRS.problems(result.review_pairs),
+        *EVENTS.problems(result.events),
+    ]
+
+
+def test_a_nights_outputs_have_their_declared_schemas(two_nights, first_night):
+    night1, night2, _ = two_nights
+    previous = first_night.clusters[["feed", "source_key", "person_id"]]
+    sizes = previous.groupby("person_id").size()
+    pair = previous[previous["person_id"].isin(sizes[sizes >= 2].index[:1])].head(2)  # split by an officer
+    (a, b) = pair[["feed", "source_key"]].to_numpy()
+    decisions = pd.DataFrame(
+        [{"kind": "do_not_link", "feed_a": a[0], "source_key_a": a[1], "feed_b": b[0], "source_key_b": b[1]}]
+    )
+    second = match(
+        night2, SETTINGS, model=first_night.model, state=first_night.state, previous_links=previous, decisions=decisions
+    )
+    for result in (first_night, second):
+        assert conforms(result) == []
+        assert len(result.clusters) and len(result.pairs) and len(result.review_pairs)
+        clusters, pairs = result.clusters, result.pairs
+        assert (clusters["linked_on"].notna() == (clusters["linked_by"] == LinkedBy.IDENTIFIER)).all()
+        assert (pairs["linked_on"].notna() == (pairs["linked_by"] == LinkedBy.IDENTIFIER)).all()
+        assert set(pairs.loc[pairs["linked_on"].notna(), "linked_on"]) <= set(SETTINGS.strong_identifiers)
+        assert {f"{c.name}_{part}" for c in SETTINGS.comparisons for part in ("level", "weight")} <= set(pairs.columns)
+    assert set(second.events["kind"]) >= {"split"}
+    assert "officer_do_not_link" in set(second.pairs["reason"])
+
+    # the evidence of a review pair, as data: every comparison with its level and weight
+    review = first_night.review_pairs.iloc[0]
+    evidence = json.loads(review["evidence"])
+    assert [e["comparison"] for e in evidence] == [c.name for c in SETTINGS.comparisons]
+    for e, c in zip(evidence, SETTINGS.comparisons):
+        assert e["level"] in levels.names(c) and e["label"] in levels.labels(c)
+        assert e["weight"] == pytest.approx(
+            float(first_night.pairs.set_index(PAIR)[f"{c.name}_weight"].loc[tuple(review[list(PAIR)])]), abs=1e-3
+        )
+    assert review["explanation"].startswith("forename: ")
+
+
+def test_outputs_without_reviews_or_events_have_their_schemas_too(trained):
+    result = match([people("police", [{}]), people("probation", [{"forenames": "NEIL"}])], SETTINGS, model=trained)
+    assert result.review_pairs.empty and result.events.empty
+    assert conforms(result) == []
 
 
 def test_results_do_not_depend_on_row_order(two_nights):
@@ -545,7 +639,7 @@ def test_an_identifier_keyed_from_another_person_does_not_split_its_record_off(t
     flagged = result.clusters.set_index(["feed", "source_key"])
     assert flagged.loc[("prison", "K1"), "status"] == "needs_attention"
     assert "also on a record of a clearly different person" in flagged.loc[("prison", "K1"), "status_reason"]
-    assert result.review["rule"].tolist() == ["identifier_contradicted"]
+    assert result.review_pairs["reason"].tolist() == ["identifier_contradicted"]
 
 
 def test_settings_can_compare_any_carried_through_field(tmp_path):
@@ -578,7 +672,7 @@ def test_settings_can_compare_any_carried_through_field(tmp_path):
     assert extra_columns(settings) == ("surname", "force_code", "address")
     records = prepare(frames, extra_columns=extra_columns(settings))
     gamma = compare(records, settings, np.array([0]), np.array([1]))
-    labels = {c.name: level_labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
+    labels = {c.name: levels.labels(c)[gamma.levels[c.name][0]] for c in settings.comparisons}
     assert labels == {"surname": "exact", "force": "else", "address": "jaro-winkler ≥ 0.9", "area": "edit distance ≤ 1"}
     from nominal.matching.blocking import candidate_pairs
 

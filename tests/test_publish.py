@@ -64,6 +64,7 @@ def clusters_for(frame: pd.DataFrame, persons: list[str], status: str = "active"
             "source_key": frame["source_key"],
             "person_id": persons,
             "linked_by": "model",
+            "linked_on": None,
             "match_probability": 0.99,
             "status": status,
             "status_reason": None,
@@ -186,6 +187,52 @@ def prepared(
 
 def empty_store() -> PublishedState:
     return PublishedState.empty()
+
+
+def test_review_pairs_become_match_review_exceptions():
+    """Matching's review pairs are triaged here: one match_review exception about record a, with record b."""
+    from nominal.masking import mask_identifier
+    from nominal.matching.schemas import REVIEW_PAIRS
+
+    frame = three_agencies()
+    pairs = pd.DataFrame(
+        {
+            "feed_a": ["police"],
+            "source_key_a": ["N1"],
+            "feed_b": ["prison"],
+            "source_key_b": ["B1"],
+            "person_id_a": ["P1"],
+            "person_id_b": ["P2"],
+            "reason": ["possible_twins"],
+            "match_probability": [0.42],
+            "match_weight": pd.array([-0.5], dtype="float32"),
+            "explanation": ["surname: exact (+9.0); forename: different (-3.0)"],
+            "evidence": ['[{"comparison": "surname", "level": "exact", "label": "exact", "weight": 9.0}]'],
+        }
+    )
+    assert REVIEW_PAIRS.problems(pairs) == []
+    night = prepare(
+        frame,
+        clusters_for(frame, ["P1", "P1", "P2"]),
+        pairs,
+        pd.DataFrame(columns=["kind"]),
+        None,
+        empty_store(),
+        RULES,
+        run_id=1,
+        as_of=AS_OF,
+        scope_feeds=set(frame["feed"]),
+    )
+    rows = night.exceptions_tonight
+    found = rows[rows["kind"] == "match_review"].iloc[0]
+    assert (found["rule"], found["severity"], found["priority"]) == ("possible_twins", "error", "normal")
+    assert (found["feed"], found["source_key"], found["person_id"]) == ("police", "N1", "P1")
+    assert (found["other_feed"], found["other_source_key"]) == ("prison", "B1")
+    assert found["detail"] == (
+        "possible twins (same surname and date of birth, different forenames): never linked automatically as "
+        f"prison record {mask_identifier('B1')} (probability 0.4200): surname: exact (+9.0); forename: different (-3.0)"
+    )
+    assert found["row"] == frame["_row"].iloc[0]
 
 
 def rules_found(night) -> set[tuple[str, str, str]]:
@@ -533,7 +580,9 @@ def test_links_published_before_records_were_hashed_recompute_every_person_once(
 def test_changed_publish_rules_recompute_every_person(store_engine):
     frame = three_agencies()
     publish(store_engine, frame, ["P000000001", "P000000002", "P000000003"])
-    stricter = RULES.model_copy(update={"conflicts": RULES.conflicts.model_copy(update={"severity": Severity.CRITICAL})})
+    stricter = RULES.model_copy(
+        update={"conflicts": RULES.conflicts.model_copy(update={"severity": Severity.CRITICAL})}
+    )
     _, night = publish(
         store_engine, frame, ["P000000001", "P000000002", "P000000003"], AS_OF + dt.timedelta(days=1), rules=stricter
     )

@@ -38,7 +38,8 @@ frame["forenames"] = "FORENAME"
 frame["date_of_birth"] = pd.Timestamp("1980-01-01")
 frame["extract_date"] = pd.Timestamp(as_of)
 clusters = pd.DataFrame({"feed": "police", "source_key": keys, "person_id": "P" + keys.str[1:].str.zfill(9),
-                         "linked_by": "single", "match_probability": None, "status": "active", "status_reason": None})
+                         "linked_by": "single", "linked_on": None, "match_probability": None, "status": "active",
+                         "status_reason": None})
 engine = db.ensure_schema(url)
 run_id = writes.start_run(engine, "sync", as_of, ["police"])
 night = prepare(frame, clusters, pd.DataFrame(), pd.DataFrame(columns=["kind"]), None, published_state(engine),

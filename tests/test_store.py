@@ -106,6 +106,40 @@ def test_the_schema_comparison_sees_a_difference(store_url):
     assert kinds == ["add_column", "modify_nullable", "modify_type"]
 
 
+def test_0005_moves_the_identifier_of_a_link_into_linked_on_and_back(store_url):
+    """``identifier:pnc_id`` in linked_by becomes ``identifier`` plus ``linked_on = pnc_id``; down, it is put back."""
+    upgrade(store_url, "0004")
+    rows = [("K1", "identifier:pnc_id"), ("K2", "identifier:cro_number"), ("K3", "model"), ("K4", "single")]
+    with engine_for(store_url).begin() as connection:
+        connection.execute(
+            Person.__table__.insert(), [{"person_id": "P000000001", "first_seen_run_id": 1, "last_seen_run_id": 1}]
+        )
+        for key, linked_by in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO person_links (feed, source_key, person_id, linked_by, run_id, linked_at) "
+                    "VALUES ('police', :key, 'P000000001', :linked_by, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"key": key, "linked_by": linked_by},
+            )
+
+    upgrade(store_url)
+    assert [(r.source_key, r.linked_by, r.linked_on) for r in _link_rows(store_url)] == [
+        ("K1", "identifier", "pnc_id"),
+        ("K2", "identifier", "cro_number"),
+        ("K3", "model", None),
+        ("K4", "single", None),
+    ]
+    downgrade(store_url, "0004")
+    assert [(r.source_key, r.linked_by) for r in _link_rows(store_url)] == rows
+    assert "linked_on" not in {c["name"] for c in inspect(engine_for(store_url)).get_columns("person_links")}
+
+
+def _link_rows(url: str) -> list:
+    with engine_for(url).connect() as connection:
+        return list(connection.execute(text("SELECT * FROM person_links ORDER BY source_key")))
+
+
 def test_ensure_schema_upgrades_once_then_only_checks(store_url):
     engine = ensure_schema(store_url)
     assert engine is engine_for(store_url)
