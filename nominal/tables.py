@@ -73,7 +73,7 @@ LINKS = schema(
         Field("match_probability", "float64", "probability of the record's strongest link (NaN: single)"),
         Field("linked_by", STR, "how the record's strongest link was made", LinkedBy, False),
         Field("linked_on", STR, "the identifier shared (pnc_id, cro_number …), when linked_by is identifier"),
-        Field("record_hash", "int64", "64-bit hash of the record's content as published"),
+        Field("record_hash", "Int64", "64-bit hash of the record's content as published (NA: before revision 0004)"),
     ),
 )
 LINKS_GONE = schema("links of records no longer delivered", RECORD_KEY)
