@@ -16,6 +16,8 @@ place, save matching's state. ``run_night`` is the flow's body, so the CLI and t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import shutil
 import uuid
@@ -40,12 +42,13 @@ from nominal.config import Config
 from nominal.errors import NominalError, SourceUnavailable
 from nominal.expectations.run import FeedValidation, failed_feed
 from nominal.matching.comparisons import Gamma, compare
+from nominal.matching.model import Model
 from nominal.matching.partitions import compare_partition, joined, partition_bounds
 from nominal.matching.pipeline import MatchResult
 from nominal.matching.prepare import Records
 from nominal.matching.settings import Settings
 from nominal.publish import reports
-from nominal.publish.publication import NightPublication, prepare, stopped_night_exceptions
+from nominal.publish.publication import NightPublication, prepare, stopped_night
 from nominal.publish.rules import PublishRules, load_rules
 from nominal.stopwatch import Stopwatch
 from nominal.store import db, queries, writes
@@ -179,7 +182,13 @@ def prepare_task(
         scope_feeds=scope_feeds,
         metrics=metrics,
         full=full,
+        model_version=model_version(result.model),
     )
+
+
+def model_version(model: Model) -> str:
+    """A fingerprint of the trained model, kept with the review pairs it scored."""
+    return hashlib.sha256(json.dumps(model.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @task(name="stage reports", cache_policy=NO_CACHE, persist_result=False)
@@ -424,16 +433,16 @@ class _Night:
     ) -> None:
         """A gate failed: tonight's exceptions are recorded with the run's end, nothing is published."""
         message = "gate failed, nothing published — " + " | ".join(failed)
-        rows = stopped_night_exceptions(records, validation, published, self.record.run_id, utcnow())
+        night = stopped_night(records, validation, published, self.record.run_id, utcnow(), metrics)
+        rows = night.exceptions_tonight
         pending = stage_reports_task(
             staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, rows, counts, gates
         )
         try:
-            writes.record_exceptions(
+            writes.record_stopped_night(
                 self.engine,
                 self.record.run_id,
-                rows,
-                metrics,
+                night.publication,
                 RunStatus.GATE_FAILED,
                 counts,
                 message,

@@ -65,6 +65,18 @@ class PublishConfig(Strict):
     reports: str = Field("reports", description="folder of each night's reports: <reports>/<as-of date>/")
 
 
+class TriageConfig(Strict):
+    """Sign-in and sessions of the triage service, its web app and API (``nominal serve``)."""
+
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="a session unused this long ends")
+    session_max_hours: float = Field(12, gt=0, le=24 * 7, description="a session ends this long after sign-in")
+    token_days: int = Field(30, ge=1, le=366, description="an access token (NOMINAL_USER_TOKEN) lasts this long")
+    sign_in_failures: int = Field(5, ge=1, le=100, description="failed sign-ins for one name before a pause")
+    sign_in_failures_per_address: int = Field(20, ge=1, le=1000, description="… and from one address")
+    sign_in_pause_minutes: int = Field(15, ge=1, le=24 * 60, description="the window failures are counted in")
+    secure_cookies: bool = Field(True, description="cookies only over HTTPS; false for local http (the demo)")
+
+
 class ScheduleConfig(Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
@@ -84,6 +96,7 @@ class Config(Strict):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    triage: TriageConfig = Field(default_factory=TriageConfig)
 
     # Set by load_config: where relative paths start, and where the file came from.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -15,7 +15,16 @@ from typing import Any
 import pandas as pd
 
 from nominal.schema import DATE, OBJECT, STR, Field, schema
-from nominal.vocab import ExceptionKind, ExceptionStatus, LinkedBy, PersonEventKind, PersonStatus, Priority, Severity
+from nominal.vocab import (
+    ExceptionAction,
+    ExceptionKind,
+    ExceptionStatus,
+    LinkedBy,
+    PersonEventKind,
+    PersonStatus,
+    Priority,
+    Severity,
+)
 
 # --- persons ------------------------------------------------------------------------------------
 
@@ -110,8 +119,9 @@ EXCEPTIONS = schema(
         Field("other_feed", STR, "the other record's feed, for a pair or a disagreement"),
         Field("other_source_key", STR, "the other record's key"),
         Field("detail", STR, "what is wrong in a data officer's words, values masked", None, False),
-        Field("status", STR, "where it is in the workflow", ExceptionStatus, False),
-        Field("assignee", STR, "who is working on it"),
+        Field(
+            "status", STR, "where it is in the workflow (a night writes it only for a new row)", ExceptionStatus, False
+        ),
         Field("data_hash", STR, "fingerprint of the data it is about: a dismissal holds while it is unchanged"),
         Field("first_seen_run_id", OBJECT, "the run that first found it"),
         Field("last_seen_run_id", OBJECT, "the last run that found it"),
@@ -119,12 +129,97 @@ EXCEPTIONS = schema(
         Field("last_seen_at", OBJECT, "when it was last found (UTC)"),
         Field("resolved_at", OBJECT, "when it was resolved (UTC)"),
         Field("resolution", STR, "how it was resolved or why it reopened"),
+        Field("version", OBJECT, "the row's version: a night changes a status only if nobody has since"),
+    ),
+)
+# The columns officers own: a night sets them on a row it creates and otherwise changes them only
+# through EXCEPTION_CHANGES, each against the version it read.
+WORKFLOW_COLUMNS = ("status", "resolution", "resolved_at", "version", "first_seen_run_id", "first_seen_at")
+EXCEPTION_CHANGES = schema(
+    "exception status changes",
+    (
+        Field("fingerprint", STR, "the exception", nullable=False),
+        Field("version", OBJECT, "its version when the night read it: the change applies only if still so"),
+        Field("action", STR, "what the night does", ExceptionAction, False),
+        Field("to_status", STR, "the status after", ExceptionStatus, False),
+        Field("resolution", STR, "how it was resolved or why it reopened"),
+        Field("resolved", "bool", "whether resolved_at is set to now (else cleared)"),
     ),
 )
 # Found again unchanged: a night writes only these columns of the row.
 EXCEPTIONS_SEEN = schema(
     "exceptions found again",
     tuple(EXCEPTIONS.field(c) for c in ("fingerprint", "row", "last_seen_run_id", "last_seen_at")),
+)
+
+# --- what a review and a person page need, kept by each night (revision 0006) -------------------
+
+REVIEW_ROWS = schema(
+    "review pairs",
+    (
+        Field("feed_a", STR, "one record's feed", nullable=False),
+        Field("source_key_a", STR, "its key", nullable=False),
+        Field("feed_b", STR, "the other record's feed", nullable=False),
+        Field("source_key_b", STR, "its key", nullable=False),
+        Field("person_id_a", STR, "the person the first record is in tonight"),
+        Field("person_id_b", STR, "the person the other record is in tonight"),
+        Field("reason", STR, "why it is reviewed: match_review, possible_twins, identifier_contradicted"),
+        Field("match_probability", "float64", "the model's probability that they are one person"),
+        Field("match_weight", "float64", "the match weight (bits)"),
+        Field("explanation", STR, "the evidence in words, values masked"),
+        Field("evidence", STR, 'JSON: [{"comparison", "level", "label", "weight"}, …]'),
+        Field("model_version", STR, "fingerprint of the model that scored the pair"),
+        Field("exception_fingerprint", STR, "the review exception that asks an officer about the pair"),
+    ),
+)
+
+# the canonical fields a source record keeps in columns of its own (``source_records``)
+SOURCE_FIELDS = (
+    "pnc_id",
+    "cro_number",
+    "noms_number",
+    "crn",
+    "ni_number",
+    "forenames",
+    "surname",
+    "aliases",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "address",
+    "mappa_category",
+    "mappa_level",
+    "risk_level",
+    "record_updated_at",
+    "extract_date",
+)
+SOURCE_RECORDS = schema(
+    "source records",
+    (
+        *RECORD_KEY,
+        Field("person_id", STR, "the person the record is in"),
+        *(Field(name, OBJECT, "the canonical value (nominal/canonical.py)") for name in SOURCE_FIELDS),
+        Field("row", "Int64", "the record's data row in its delivery"),
+        Field("raw", STR, "JSON: each identifier and the postcode exactly as sent"),
+        Field("extra", STR, "JSON: the feed's own fields (``extra:`` in its mapping)"),
+        Field("surname_sound", STR, "Double Metaphone code of the surname, for the fuzzy name search"),
+        Field("record_hash", "int64", "64-bit hash of the record's content"),
+    ),
+)
+
+NIGHT_MATCH_COUNTS = (
+    "records",
+    "persons",
+    "links_identifier",
+    "links_model",
+    "links_officer",
+    "singles",
+    "review_pairs",
+    "needs_attention",
+    "created",
+    "merged",
+    "split",
+    "retired",
 )
 
 # --- quality metrics ----------------------------------------------------------------------------
@@ -176,6 +271,7 @@ class PublishedState:
     dismissed: pd.DataFrame  # DISMISSALS
     accepted: pd.DataFrame  # ACCEPTED_VALUES
     rules: str | None = None  # the publish rules' fingerprint of the last published night
+    source_records: int = 0  # how many source records the store keeps (fewer than links: write them all)
 
     @classmethod
     def empty(cls) -> PublishedState:
@@ -197,3 +293,8 @@ class Publication:
     exceptions: pd.DataFrame  # EXCEPTIONS: new or changed
     metrics: list[dict[str, Any]] = field(default_factory=list)  # QUALITY_METRICS rows
     exceptions_seen: pd.DataFrame | None = None  # EXCEPTIONS_SEEN: found again unchanged
+    exception_changes: pd.DataFrame | None = None  # EXCEPTION_CHANGES: reopened, resolved by source, dismissed
+    review_pairs: pd.DataFrame | None = None  # REVIEW_ROWS: tonight's review band, replacing last night's
+    source_records: pd.DataFrame | None = None  # SOURCE_RECORDS: new or changed records (gone: links_gone)
+    match_counts: dict[str, int] = field(default_factory=dict)  # NIGHT_MATCH_COUNTS
+    feed_combinations: dict[str, int] = field(default_factory=dict)  # "police+prison" → persons

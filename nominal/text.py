@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from doublemetaphone import doublemetaphone
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -55,3 +56,17 @@ def squeeze(s: pd.Series) -> pd.Series:
     """Upper case with all white space removed; blank becomes NA."""
     out = upper(replace(s, r"\s+", ""))
     return out.where(out.str.len() > 0)
+
+
+def name_sound(name: str | None) -> str | None:
+    """The Double Metaphone code of a name's letters (``SMYTHE`` and ``SMITH`` share one), or None:
+    how the store finds a name spelt another way."""
+    letters = "".join(ch for ch in (name or "").upper() if "A" <= ch <= "Z")
+    return (doublemetaphone(letters)[0][:16] or None) if letters else None
+
+
+def name_sounds(names: pd.Series) -> pd.Series:
+    """``name_sound`` of each value, worked out once per distinct name."""
+    distinct = pd.unique(names.dropna())
+    codes = {name: name_sound(str(name)) for name in distinct}
+    return names.map(codes).astype(object).where(names.notna(), None)

@@ -112,3 +112,50 @@ class DecisionKind(StrEnum):
     DO_NOT_LINK = "do_not_link"
     ACCEPT_VALUE = "accept_value"
     DISMISS = "dismiss"
+
+
+class Role(StrEnum):
+    """Who a user is in triage (``nominal.triage.roles`` says what each may do)."""
+
+    VIEWER = "viewer"  # dashboards and masked queues
+    OFFICER = "officer"  # full records of the queue; decide, comment, assign to self
+    SUPERVISOR = "supervisor"  # an officer who also assigns to anyone, reopens, reads the audit log
+    ADMIN = "admin"  # manages users and reads the audit log; does no casework
+
+
+class ExceptionAction(StrEnum):
+    """A step in an exception's history (``exception_events.action``)."""
+
+    OPENED = "opened"  # first found by a night
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    STARTED = "started"
+    RESOLVED = "resolved"  # by an officer (or settled by an officer's decision)
+    DISMISSED = "dismissed"
+    REOPENED = "reopened"  # by a supervisor, or by a night that found it again or saw its data change
+    RESOLVED_BY_SOURCE = "resolved_by_source"  # a night no longer found it
+    COMMENTED = "commented"
+
+
+class AuditAction(StrEnum):
+    """What an audit log row records (DPA 2018 Part 3 s.62: collection, alteration, consultation,
+    disclosure, combination and erasure)."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_REFUSED = "sign_in_refused"
+    SIGN_OUT = "sign_out"
+    VIEW_PERSON = "view_person"  # a person's full record
+    VIEW_EXCEPTION = "view_exception"  # an exception with its records unmasked
+    VIEW_REVIEW = "view_review"  # a review pair's two records
+    VIEW_AUDIT = "view_audit"
+    SEARCH = "search"
+    EXPORT = "export"  # a CSV download or a night's report
+    CHANGE_STATUS = "change_status"  # assign, start, resolve, dismiss, reopen
+    COMMENT = "comment"
+    DECIDE = "decide"
+    WITHDRAW_DECISION = "withdraw_decision"
+    USER_ADMIN = "user_admin"  # add, disable, change role or password, issue a token
+    COLLECT = "collect"  # the system: a night's extracts loaded
+    ALTER = "alter"  # the system: a night published
+    COMBINE = "combine"  # the system: matching merged or split persons
+    ERASE = "erase"  # the system, at an officer's request

@@ -207,5 +207,27 @@ RULES: dict[Discrepancy, Rule] = {
 }
 
 
+# Each rule in a data officer's words (the README's table says the same).
+DESCRIPTIONS: dict[Discrepancy, str] = {
+    Discrepancy.IN_CUSTODY_BUT_RELEASED: (
+        "Prison shows the person in custody (booking ACTIVE IN) while probation says they have been released on "
+        "licence, are on a community order or on post-sentence supervision. One of the two systems is out of date."
+    ),
+    Discrepancy.RELEASE_DATE_PASSED: (
+        "The prison booking is still ACTIVE IN although its release date has passed: the release was not "
+        "recorded, or the date is wrong."
+    ),
+    Discrepancy.MAPPA_DIFFERS: "Police and probation hold a different MAPPA category or level for the same person.",
+    Discrepancy.NOTIFICATION_OVERDUE: (
+        "A registered person's notification date has passed and no later notification is recorded."
+    ),
+    Discrepancy.RSO_WITHOUT_ADDRESS: "A registered sex offender whose police records hold no current address.",
+    Discrepancy.LICENCE_WITHOUT_POLICE_NOMINAL: (
+        "A person on probation licence, in a MAPPA category that needs a police nominal (1 or 2 by default), has "
+        "no police record linked."
+    ),
+}
+
+
 def discrepancies(records: pd.DataFrame, as_of: dt.date, rules: dict[Discrepancy, DiscrepancyRule]) -> pd.DataFrame:
     return concat([RULES[name](records, as_of, rule) for name, rule in rules.items() if rule.enabled])

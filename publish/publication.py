@@ -15,7 +15,17 @@ import pandas as pd
 
 from nominal.clock import utcnow
 from nominal.stopwatch import Stopwatch
-from nominal.tables import EXCEPTIONS_SEEN, LINKS, Publication, PublishedState
+from nominal.tables import (
+    EVENTS,
+    EXCEPTIONS_SEEN,
+    LINKS,
+    LINKS_GONE,
+    PERSONS,
+    RETIRED,
+    WORKFLOW_COLUMNS,
+    Publication,
+    PublishedState,
+)
 from nominal.vocab import OPEN_STATUSES, ExceptionStatus
 
 from . import findings as F
@@ -26,6 +36,7 @@ from .golden import SURVIVORSHIP_VERSION, accepted_values, golden_records, with_
 from .keys import isin, key_index
 from .review import review_findings
 from .rules import PublishRules
+from .tonight import feed_combinations, match_counts, review_rows, source_records
 
 _LINK_COLUMNS = [c for c in LINKS.columns if c != "record_hash"]
 _IGNORED_IN_HASH = {"extract_date", "_source", "_row"}
@@ -92,6 +103,7 @@ def prepare(
     metrics: list[dict] | None = None,
     now: dt.datetime | None = None,
     full: bool = False,
+    model_version: str | None = None,
 ) -> NightPublication:
     """The night's publication. The golden record and its conflicts are computed for the persons
     whose records, links or status changed since the last published night; the others' stand,
@@ -137,9 +149,13 @@ def prepare(
         ]
     )
     watch.lap("findings")
-    rows = merge_exceptions(found, now_in_store.exceptions, run_id, now, scope_feeds, now_in_store.dismissed)
-    seen_again = unchanged_exceptions(rows, now_in_store.exceptions)
+    merged = merge_exceptions(found, now_in_store.exceptions, run_id, now, scope_feeds, now_in_store.dismissed)
+    rows = merged.rows
+    written, seen_again = _exception_writes(rows, now_in_store.exceptions, run_id)
     watch.lap("merge_exceptions")
+    # the records whose stored values change: those whose link changed, or all when the store keeps fewer
+    # source records than links (a store upgraded from before revision 0006)
+    rewrite = ~same if now_in_store.source_records >= len(now_in_store.links) else np.ones(len(links), dtype=bool)
 
     before = now_in_store.persons.set_index("person_id")["content_hash"]
     changed = golden["content_hash"].to_numpy() != before.reindex(golden["person_id"]).to_numpy(dtype=object)
@@ -153,9 +169,14 @@ def prepare(
         links=links[~same].reset_index(drop=True),
         links_gone=gone[["feed", "source_key"]].reset_index(drop=True),
         events=events.reset_index(drop=True),
-        exceptions=rows[~seen_again].reset_index(drop=True),
+        exceptions=written,
         metrics=metrics or [],
-        exceptions_seen=rows.loc[seen_again, SEEN_AGAIN_COLUMNS].reset_index(drop=True),
+        exceptions_seen=seen_again,
+        exception_changes=merged.changes,
+        review_pairs=review_rows(review_pairs, run_id, model_version),
+        source_records=source_records(people.iloc[where[rewrite]], links.loc[rewrite, "record_hash"].to_numpy()),
+        match_counts=match_counts(clusters, review_pairs, events, len(retired)),
+        feed_combinations=feed_combinations(clusters),
     )
     watch.lap("diff")
     statuses = clusters.drop_duplicates("person_id")["status"]
@@ -179,17 +200,45 @@ def prepare(
     return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
 
 
-def stopped_night_exceptions(
-    records: pd.DataFrame, validation: pd.DataFrame, published: PublishedState, run_id: int, now: dt.datetime
-) -> pd.DataFrame:
-    """The exception rows of a night stopped at its gates: validation's findings merged with the
-    store's. Nothing was matched, so the records have no person; nothing is resolved by source,
-    since tonight's checks did not run to the end."""
+def stopped_night(
+    records: pd.DataFrame,
+    validation: pd.DataFrame,
+    published: PublishedState,
+    run_id: int,
+    now: dt.datetime,
+    metrics: list[dict] | None = None,
+) -> NightPublication:
+    """A night stopped at its gates publishes no person or link, only its exceptions: validation's
+    findings merged with the store's. Nothing was matched, so the records have no person; nothing is
+    resolved by source, since tonight's checks did not run to the end."""
     people = records.assign(person_id=pd.NA)
-    return merge_exceptions(validation_findings(validation, people), published.exceptions, run_id, now, set())
+    merged = merge_exceptions(validation_findings(validation, people), published.exceptions, run_id, now, set())
+    written, seen_again = _exception_writes(merged.rows, published.exceptions, run_id)
+    empty = Publication(
+        persons=PERSONS.empty(),
+        retired=RETIRED.empty(),
+        links=LINKS.empty(),
+        links_gone=LINKS_GONE.empty(),
+        events=EVENTS.empty(),
+        exceptions=written,
+        metrics=metrics or [],
+        exceptions_seen=seen_again,
+        exception_changes=merged.changes,
+    )
+    counts = {"exceptions": summary(merged.rows, run_id)}
+    return NightPublication(publication=empty, golden=PERSONS.empty(), exceptions_tonight=merged.rows, counts=counts)
 
 
 SEEN_AGAIN_COLUMNS = list(EXCEPTIONS_SEEN.columns)
+
+
+def _exception_writes(rows: pd.DataFrame, stored: pd.DataFrame, run_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rows a night writes whole: new, or found again with something of the night's own changed;
+    the rows found again unchanged, of which it writes only ``SEEN_AGAIN_COLUMNS``). Rows it resolves
+    by source are not among them: those are status changes (``ExceptionMerge.changes``)."""
+    tonight = rows[rows["last_seen_run_id"] == run_id].reset_index(drop=True)
+    same = unchanged_exceptions(tonight, stored)
+    return tonight[~same].reset_index(drop=True), tonight.loc[same, SEEN_AGAIN_COLUMNS].reset_index(drop=True)
 
 
 def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
@@ -199,8 +248,8 @@ def unchanged_exceptions(rows: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray
     before = stored.drop_duplicates("fingerprint").set_index("fingerprint").reindex(rows["fingerprint"])
     same = isin(rows["fingerprint"], stored["fingerprint"])
     for column in rows.columns:
-        if column in SEEN_AGAIN_COLUMNS or not same.any():
-            continue
+        if column in SEEN_AGAIN_COLUMNS or column in WORKFLOW_COLUMNS or not same.any():
+            continue  # the workflow's columns are not the night's to write: it changes them by EXCEPTION_CHANGES
         if column not in before:
             return np.zeros(len(rows), dtype=bool)
         mine, theirs = rows[column].astype(object).to_numpy(), before[column].astype(object).to_numpy()

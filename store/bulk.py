@@ -38,7 +38,7 @@ COPY_CHUNK_ROWS = 50_000
 log = logging.getLogger("nominal.store")
 
 
-def _stage(connection: Connection, table: Table, frame: pd.DataFrame) -> str:
+def stage(connection: Connection, table: Table, frame: pd.DataFrame) -> str:
     """A temporary table like ``table`` (dropped at commit) holding ``frame``'s columns; its name."""
     name = f"stage_{table.name}_{next(_names)}"
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
@@ -109,15 +109,15 @@ def upsert(
         _load_into_empty(connection, table, frame)
         log.info("%s: %d rows loaded in %.1f s", table.name, len(frame), time.perf_counter() - started)
         return len(frame)
-    stage = _stage(connection, table, frame)
+    staged = stage(connection, table, frame)
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys and c not in keep)
     conflict = ", ".join(f'"{k}"' for k in keys)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    merge = f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage} WHERE true'
+    merge = f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {staged} WHERE true'
     connection.execute(text(f"{merge} ON CONFLICT ({conflict}) {action}"))
-    connection.execute(text(f"DROP TABLE {stage}"))
+    connection.execute(text(f"DROP TABLE {staged}"))
     log.info("%s: %d rows merged in %.1f s", table.name, len(frame), time.perf_counter() - started)
     return len(frame)
 
@@ -126,23 +126,23 @@ def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> int
     """Delete the rows whose key columns match a row of ``keys``."""
     if keys.empty:
         return 0
-    stage = _stage(connection, table, keys)
+    staged = stage(connection, table, keys)
     # a row-value IN, not a correlated EXISTS: SQLite would scan the stage once per row of the table
     columns = ", ".join(f'"{c}"' for c in keys.columns)
     result = connection.execute(
-        text(f'DELETE FROM "{table.name}" WHERE ({columns}) IN (SELECT {columns} FROM {stage})')
+        text(f'DELETE FROM "{table.name}" WHERE ({columns}) IN (SELECT {columns} FROM {staged})')
     )
-    connection.execute(text(f"DROP TABLE {stage}"))
+    connection.execute(text(f"DROP TABLE {staged}"))
     return result.rowcount
 
 
 def insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
     if frame.empty:
         return 0
-    stage = _stage(connection, table, frame)
+    staged = stage(connection, table, frame)
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
-    connection.execute(text(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {stage}'))
-    connection.execute(text(f"DROP TABLE {stage}"))
+    connection.execute(text(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {staged}'))
+    connection.execute(text(f"DROP TABLE {staged}"))
     return len(frame)
 
 
@@ -220,12 +220,12 @@ def update(connection: Connection, table: Table, frame: pd.DataFrame, keys: tupl
     """Set the frame's other columns on the rows whose ``keys`` match (rows not there are left alone)."""
     if frame.empty:
         return 0
-    stage = _stage(connection, table, frame)
-    match = " AND ".join(f'{stage}."{k}" = "{table.name}"."{k}"' for k in keys)
-    sets = ", ".join(f'"{c}" = {stage}."{c}"' for c in frame.columns if c not in keys)
+    staged = stage(connection, table, frame)
+    match = " AND ".join(f'{staged}."{k}" = "{table.name}"."{k}"' for k in keys)
+    sets = ", ".join(f'"{c}" = {staged}."{c}"' for c in frame.columns if c not in keys)
     # UPDATE … FROM (PostgreSQL, SQLite 3.33+): a join, where correlated subqueries would scan the stage per row
-    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} FROM {stage} WHERE {match}'))
-    connection.execute(text(f"DROP TABLE {stage}"))
+    result = connection.execute(text(f'UPDATE "{table.name}" SET {sets} FROM {staged} WHERE {match}'))
+    connection.execute(text(f"DROP TABLE {staged}"))
     return result.rowcount
 
 

@@ -39,14 +39,17 @@ from sqlalchemy.types import TypeDecorator
 
 from nominal.clock import utcnow
 from nominal.vocab import (
+    AuditAction,
     DecisionKind,
     DeliveryStatus,
+    ExceptionAction,
     ExceptionKind,
     ExceptionStatus,
     LinkedBy,
     PersonEventKind,
     PersonStatus,
     Priority,
+    Role,
     RunKind,
     RunStatus,
     Severity,
@@ -64,6 +67,10 @@ SEVERITIES = tuple(Severity)
 EXCEPTION_STATUSES = tuple(ExceptionStatus)
 EXCEPTION_PRIORITIES = tuple(Priority)
 DECISION_KINDS = tuple(DecisionKind)
+ROLES = tuple(Role)
+SESSION_KINDS = ("browser", "token")
+EXCEPTION_EVENT_ACTIONS = tuple(ExceptionAction)
+AUDIT_ACTIONS = tuple(AuditAction)
 
 # Constraint names are spelled out by convention, so that migrations can name what they alter
 # and both backends carry the same names.
@@ -231,12 +238,25 @@ class PersonEvent(Base):
 
 
 class ExceptionRecord(Base):
-    """Open work for data officers; the same problem on consecutive nights is one row (fingerprint)."""
+    """Work for data officers; the same problem on consecutive nights is one row (fingerprint).
+
+    The night writes what it finds (found again, last seen, row, detail, data hash) and resolves or
+    reopens by the data; officers own the workflow columns (status, assignee, resolution) through the
+    triage service, and every change of either is an ``exception_events`` row. ``version`` goes up
+    with every status or assignee change, so a change made against an older version is refused.
+    """
 
     __tablename__ = "exceptions"
     __table_args__ = (
         Index("ix_exceptions_status_severity", "status", "severity"),
         Index("ix_exceptions_feed_source_key", "feed", "source_key"),
+        # the queue: live statuses, oldest first, filtered by kind, feed or assignee, pages by id (revision 0006)
+        Index("ix_exceptions_status_first_seen_at_id", "status", "first_seen_at", "id"),
+        Index("ix_exceptions_kind_status_first_seen_at", "kind", "status", "first_seen_at"),
+        Index("ix_exceptions_feed_status_first_seen_at", "feed", "status", "first_seen_at"),
+        Index("ix_exceptions_assignee_id_status", "assignee_id", "status"),
+        Index("ix_exceptions_rule_status", "rule", "status"),
+        Index("ix_exceptions_other_feed_other_source_key", "other_feed", "other_source_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -255,7 +275,6 @@ class ExceptionRecord(Base):
     priority: Mapped[str | None] = mapped_column(String(CODE))  # EXCEPTION_PRIORITIES
     other_feed: Mapped[str | None] = mapped_column(String(FEED))
     other_source_key: Mapped[str | None] = mapped_column(String(KEY))
-    assignee: Mapped[str | None] = mapped_column(String(NAME))
     data_hash: Mapped[str | None] = mapped_column(String(HASH))
     first_seen_run_id: Mapped[int] = mapped_column(Integer)
     last_seen_run_id: Mapped[int] = mapped_column(Integer)
@@ -263,10 +282,44 @@ class ExceptionRecord(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+    # revision 0006: the officer it is assigned to (a user, never free text) and the row's version
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class ExceptionEvent(Base):
+    """One step in an exception's history, by an officer (``user_id``) or by a night (``run_id``):
+    opened, assigned, started, resolved, dismissed, reopened, resolved by source (revision 0006)."""
+
+    __tablename__ = "exception_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(CODE))  # EXCEPTION_EVENT_ACTIONS
+    from_status: Mapped[str | None] = mapped_column(String(CODE))
+    to_status: Mapped[str | None] = mapped_column(String(CODE))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)  # an officer's words; masked text from a night
+
+
+class Comment(Base):
+    """An officer's note on an exception or on a person (revision 0006)."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    person_id: Mapped[str | None] = mapped_column(String(PERSON_ID), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class Decision(Base):
-    """An officer's decision, read back by matching and publish on every later run."""
+    """An officer's decision, read back by matching and publish on every later run until withdrawn."""
 
     __tablename__ = "decisions"
     __table_args__ = (
@@ -284,9 +337,16 @@ class Decision(Base):
     field: Mapped[str | None] = mapped_column(String(FIELD))
     value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    decided_by: Mapped[str] = mapped_column(String(NAME))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # revision 0006: who decided (a user), the review exception it settles, the run that first
+    # applied it, and its withdrawal (by whom, when, why)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"))
+    applied_run_id: Mapped[int | None] = mapped_column(Integer)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class QualityMetric(Base):
@@ -310,18 +370,202 @@ class QualityMetric(Base):
 
 
 class AuditLog(Base):
-    """Who read or changed what, and when (DPA 2018 s.62 logging)."""
+    """Who read or changed what, when, why and from where (DPA 2018 Part 3 s.62 logging).
+
+    Append-only: nominal never updates or deletes a row, and from revision 0006 a trigger refuses
+    UPDATE and DELETE on both backends. ``user_id`` is NULL for the system's own acts (collection by
+    ingest, alteration by publish, combination by matching, erasure). No personal data goes in:
+    objects are named by id (person id, exception id, run id), never by a name or identifier.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),
+        Index("ix_audit_log_user_id_at", "user_id", "at"),
+        Index("ix_audit_log_person_id_at", "person_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(NAME), index=True)
-    action: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))  # AUDIT_ACTIONS
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(KEY))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # revision 0006: who (a user; NULL: the system), the person concerned, why, and from where
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    person_id: Mapped[str | None] = mapped_column(String(PERSON_ID))
+    reason: Mapped[str | None] = mapped_column(Text)
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Base):
+    """Someone who signs in to triage: an officer, supervisor, viewer or admin (revision 0006).
+
+    ``password_hash`` is argon2; NULL for an account that cannot sign in (a name carried over from
+    before users existed, or one an admin has not yet given a password).
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)  # the sign-in name, lower case
+    display_name: Mapped[str] = mapped_column(String(NAME))
+    role: Mapped[str] = mapped_column(String(CODE))  # ROLES
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in session (browser) or an access token (CLI, API client) that expires (revision 0006).
+
+    Only a hash of the secret is kept; the secret itself lives in the browser's cookie or the user's
+    ``NOMINAL_USER_TOKEN``.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(HASH), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(CODE))  # browser | token
+    csrf_token: Mapped[str | None] = mapped_column(String(HASH))  # for a browser session's forms
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInAttempt(Base):
+    """Every sign-in attempt, so that repeated failures for a name or from an address are slowed
+    down across processes (revision 0006). The name is kept as typed (lower case), never a password."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_name_at", "name", "at"),
+        Index("ix_sign_in_attempts_client_address_at", "client_address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReviewPair(Base):
+    """Tonight's pairs in the review band, with everything a review needs (revision 0006): both
+    records' keys and persons, the probability and match weight, each comparison's level and weight,
+    the model that scored them, and the review exception that asks an officer about them."""
+
+    __tablename__ = "review_pairs"
+    __table_args__ = (
+        Index("ux_review_pairs_pair", "feed_a", "source_key_a", "feed_b", "source_key_b", unique=True),
+        Index("ix_review_pairs_feed_b_source_key_b", "feed_b", "source_key_b"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    feed_a: Mapped[str] = mapped_column(String(FEED))
+    source_key_a: Mapped[str] = mapped_column(String(KEY))
+    feed_b: Mapped[str] = mapped_column(String(FEED))
+    source_key_b: Mapped[str] = mapped_column(String(KEY))
+    person_id_a: Mapped[str | None] = mapped_column(String(PERSON_ID))
+    person_id_b: Mapped[str | None] = mapped_column(String(PERSON_ID))
+    reason: Mapped[str] = mapped_column(String(CODE))
+    match_probability: Mapped[float] = mapped_column(Float)
+    match_weight: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[str | None] = mapped_column(Text)  # in words, values masked
+    # [{"comparison", "level", "label", "weight"}, …] for every comparison of the pair
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str | None] = mapped_column(String(HASH))
+    exception_fingerprint: Mapped[str | None] = mapped_column(String(HASH), index=True)
+
+
+class SourceRecord(Base):
+    """Every current source record's canonical values, as last published (revision 0006): one row
+    per feed and key, replaced when the record changes and removed when it is no longer delivered.
+    Shown in full only to officers; ``surname_sound`` serves the fuzzy name search."""
+
+    __tablename__ = "source_records"
+
+    feed: Mapped[str] = mapped_column(String(FEED), primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    person_id: Mapped[str | None] = mapped_column(String(PERSON_ID), index=True)
+    pnc_id: Mapped[str | None] = mapped_column(String(IDENTIFIER), index=True)
+    cro_number: Mapped[str | None] = mapped_column(String(IDENTIFIER), index=True)
+    noms_number: Mapped[str | None] = mapped_column(String(IDENTIFIER), index=True)
+    crn: Mapped[str | None] = mapped_column(String(IDENTIFIER), index=True)
+    ni_number: Mapped[str | None] = mapped_column(String(IDENTIFIER), index=True)
+    forenames: Mapped[str | None] = mapped_column(String(200))
+    surname: Mapped[str | None] = mapped_column(String(NAME))
+    aliases: Mapped[str | None] = mapped_column(Text)
+    date_of_birth: Mapped[date | None] = mapped_column(Date, index=True)
+    sex: Mapped[str | None] = mapped_column(String(8))
+    postcode: Mapped[str | None] = mapped_column(String(IDENTIFIER))
+    address: Mapped[str | None] = mapped_column(Text)
+    mappa_category: Mapped[int | None] = mapped_column(SmallInteger)
+    mappa_level: Mapped[int | None] = mapped_column(SmallInteger)
+    risk_level: Mapped[str | None] = mapped_column(String(CODE))
+    record_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extract_date: Mapped[date | None] = mapped_column(Date)
+    row: Mapped[int | None] = mapped_column(Integer)  # in its delivery
+    # the identifiers exactly as sent, and the feed's own fields (``extra:`` in its mapping)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    surname_sound: Mapped[str | None] = mapped_column(String(16), index=True)
+    record_hash: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int] = mapped_column(Integer)
+
+
+class NightExceptionCount(Base):
+    """Per night, the exceptions by feed, kind, severity and status as the night left them, with how
+    many of each it opened and closed (revision 0006): what the dashboards chart."""
+
+    __tablename__ = "night_exception_counts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    feed: Mapped[str] = mapped_column(String(FEED), primary_key=True)  # "" for exceptions of no one feed
+    kind: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    status: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    opened: Mapped[int] = mapped_column(Integer)  # first found tonight
+    closed: Mapped[int] = mapped_column(Integer)  # resolved by source tonight
+
+
+class NightMatchCount(Base):
+    """Per night, how the records came together (revision 0006)."""
+
+    __tablename__ = "night_match_counts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    records: Mapped[int] = mapped_column(Integer)
+    persons: Mapped[int] = mapped_column(Integer)
+    links_identifier: Mapped[int] = mapped_column(Integer)  # records linked by a shared identifier
+    links_model: Mapped[int] = mapped_column(Integer)  # … by the model's probability
+    links_officer: Mapped[int] = mapped_column(Integer)  # … by an officer's decision
+    singles: Mapped[int] = mapped_column(Integer)  # records alone in their person
+    review_pairs: Mapped[int] = mapped_column(Integer)
+    needs_attention: Mapped[int] = mapped_column(Integer)  # persons
+    created: Mapped[int] = mapped_column(Integer)
+    merged: Mapped[int] = mapped_column(Integer)
+    split: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[int] = mapped_column(Integer)
+
+
+class NightFeedCombination(Base):
+    """Per night, how many persons appear in each combination of feeds (revision 0006)."""
+
+    __tablename__ = "night_feed_combinations"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    feeds: Mapped[str] = mapped_column(String(200), primary_key=True)  # "police+prison", names sorted
+    persons: Mapped[int] = mapped_column(Integer)
 
 
 class RunLock(Base):

@@ -91,7 +91,7 @@ def active_decisions(engine: Engine) -> pd.DataFrame:
         "exception_fingerprint",
         "field",
         "value",
-        "decided_by",
+        "decided_by_id",
         "decided_at",
     ]
     with session_scope(engine) as session:
@@ -166,6 +166,7 @@ def exceptions_for_merge(engine: Engine) -> pd.DataFrame:
         "row": "int",
         "first_seen_run_id": "int",
         "last_seen_run_id": "int",
+        "version": "int",
         "first_seen_at": "datetime",
         "last_seen_at": "datetime",
         "resolved_at": "datetime",

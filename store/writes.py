@@ -1,9 +1,8 @@
-"""Every write to the store goes through this module.
+"""The pipeline's writes: runs, deliveries, the run lock, and a night's publication in one transaction.
 
-One place to see what the pipeline changes, to check values on the way in (the string
-enumerations in ``store.models``), and to keep text that leaves the store masked. Later stages
-add their functions here: publish writes persons, links, events, exceptions and metrics in one
-transaction; the web app records decisions and the audit log.
+The triage service writes through ``store.work`` (an exception's workflow, comments, decisions),
+``store.users`` (users, sessions) and ``store.audit`` (the audit log); nothing else writes. Values
+of closed vocabularies (``nominal.vocab``) are checked on the way in.
 
 Text arguments that end up in messages (``message``, ``error``) must already be masked.
 """
@@ -15,20 +14,20 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import CursorResult, Engine, delete, insert, update
+from sqlalchemy import Connection, CursorResult, Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from nominal.clock import utcnow
 from nominal.errors import NominalError
 from nominal.stopwatch import Stopwatch
 from nominal.store import bulk
+from nominal.store.audit import AuditEntry, append
 from nominal.store.db import session_scope
 from nominal.store.models import (
-    DECISION_KINDS,
     DELIVERY_STATUSES,
     EXCEPTION_KINDS,
     EXCEPTION_STATUSES,
@@ -39,15 +38,21 @@ from nominal.store.models import (
     AuditLog,
     Decision,
     Delivery,
+    ExceptionEvent,
     ExceptionRecord,
+    NightFeedCombination,
+    NightMatchCount,
     Person,
     PersonEvent,
     PersonLink,
     QualityMetric,
+    ReviewPair,
     Run,
     RunLock,
+    SourceRecord,
 )
-from nominal.tables import Publication
+from nominal.tables import WORKFLOW_COLUMNS, Publication
+from nominal.vocab import AuditAction, DeliveryStatus, ExceptionAction, PersonEventKind, RunKind
 
 log = logging.getLogger("nominal.store")
 
@@ -113,6 +118,9 @@ def record_delivery(
         )
         session.add(delivery)
         session.flush()
+        if status in (DeliveryStatus.LOADED, DeliveryStatus.REDELIVERED):  # the system's collection (s.62)
+            detail = {"run_id": run_id, "feed": feed, "rows": rows, "as_of": as_of.isoformat()}
+            append(session, AuditEntry(AuditAction.COLLECT, "delivery", str(delivery.id), detail=detail))
         return delivery.id
 
 
@@ -211,68 +219,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# --- decisions ------------------------------------------------------------------------------
-
-
-def record_decision(
-    engine: Engine,
-    kind: str,
-    *,
-    feed: str,
-    source_key: str,
-    decided_by: str,
-    reason: str,
-    other_feed: str | None = None,
-    other_source_key: str | None = None,
-    exception_fingerprint: str | None = None,
-    field: str | None = None,
-    value: str | None = None,
-) -> int:
-    """An officer's decision, honoured by every later night: ``link`` / ``do_not_link`` two records
-    (matching), ``accept_value`` of a record's ``field`` for its person's golden record (publish;
-    ``value`` as the officer saw it, so the decision lapses when the source changes it), ``dismiss``
-    an exception. Returns its id."""
-    _check(kind, DECISION_KINDS, "decision kind")
-    if kind in ("link", "do_not_link") and not (other_feed and other_source_key):
-        raise ValueError(f"a {kind} decision names two records")
-    if kind == "accept_value" and not field:
-        raise ValueError("an accept_value decision names the field")
-    if kind == "dismiss" and not exception_fingerprint:
-        raise ValueError("a dismiss decision names the exception")
-    with session_scope(engine) as session:
-        decision = Decision(
-            kind=kind,
-            feed_a=feed,
-            source_key_a=source_key,
-            feed_b=other_feed,
-            source_key_b=other_source_key,
-            exception_fingerprint=exception_fingerprint,
-            field=field,
-            value=value,
-            reason=reason,
-            decided_by=decided_by,
-        )
-        session.add(decision)
-        session.flush()
-        if kind == "dismiss":  # seen as dismissed at once; later nights keep it so while its data is unchanged
-            session.execute(
-                update(ExceptionRecord)
-                .where(ExceptionRecord.fingerprint == exception_fingerprint)
-                .values(status="dismissed")
-            )
-        # the audit row names the decision, not the person's keys or values (those are in the decision)
-        session.add(
-            AuditLog(
-                actor=decided_by,
-                action="decide",
-                object_type="decision",
-                object_id=str(decision.id),
-                detail={"kind": kind, "field": field},
-            )
-        )
-        return decision.id
-
-
 # --- publish ----------------------------------------------------------------------------------
 
 
@@ -284,22 +230,13 @@ def publish_night(
     message: str | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """Make a night visible all at once: persons, links, events, exceptions, metrics and the run's
-    end in one transaction. Readers see the previous night until it commits; a failure or a killed
-    process leaves the previous publication as it was. Returns the seconds spent per table (also
-    kept in the run's counts as ``store_seconds``)."""
+    """Make a night visible all at once: persons, links, events, exceptions and their history, review
+    pairs, source records, metrics, the night's counts and the run's end in one transaction. Readers
+    see the previous night until it commits; a failure or a killed process leaves the previous
+    publication as it was. Returns the seconds spent per table (also kept in the run's counts as
+    ``store_seconds``)."""
     p = publication
-    for column, allowed, what in (
-        ("kind", EXCEPTION_KINDS, "exception kind"),
-        ("status", EXCEPTION_STATUSES, "exception status"),
-        ("severity", SEVERITIES, "severity"),
-    ):
-        bad = set(p.exceptions[column].dropna().unique()) - set(allowed) if len(p.exceptions) else set()
-        if bad:
-            raise ValueError(f"{what} {min(bad)!r} is not one of {', '.join(allowed)}")
-    bad_status = set(p.persons["status"].unique()) - set(PERSON_STATUSES) if len(p.persons) else set()
-    if bad_status:
-        raise ValueError(f"person status {min(bad_status)!r} is not one of {', '.join(PERSON_STATUSES)}")
+    _check_values(p)
     now = utcnow()
     log.info("publish: writing %d persons, %d links, %d exceptions", len(p.persons), len(p.links), len(p.exceptions))
     watch = Stopwatch()
@@ -317,24 +254,21 @@ def publish_night(
             connection, PersonLink.__table__, p.links.assign(run_id=run_id, linked_at=now), ("feed", "source_key")
         )
         watch.lap("links")
-        if len(p.events):
-            events = p.events.assign(run_id=run_id, created_at=now)
-            events["old_person_ids"] = events["old_person_ids"].map(lambda ids: json.dumps(list(ids)))
-            events["detail"] = events["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
-            bulk.insert(
-                connection,
-                PersonEvent.__table__,
-                events[["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]],
-            )
-        bulk.upsert(connection, ExceptionRecord.__table__, p.exceptions, ("fingerprint",))
-        if p.exceptions_seen is not None:
-            bulk.update(connection, ExceptionRecord.__table__, p.exceptions_seen, ("fingerprint",))
+        _person_events(connection, run_id, p.events, now)
+        _exceptions(connection, run_id, p, now)
         watch.lap("exceptions")
-        if p.metrics:
-            connection.execute(
-                insert(QualityMetric),
-                [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in p.metrics],
+        _review_pairs(connection, run_id, p.review_pairs)
+        _source_records(connection, run_id, p)
+        watch.lap("review_and_sources")
+        _metrics(connection, run_id, p.metrics)
+        _night_counts(connection, run_id, p, now)
+        _decisions_applied(connection, run_id)
+        altered = {"run_id": run_id, "persons": len(p.persons), "links": len(p.links), "exceptions": len(p.exceptions)}
+        connection.execute(
+            insert(AuditLog).values(
+                at=now, action=AuditAction.ALTER.value, object_type="run", object_id=str(run_id), detail=altered
             )
+        )
         connection.execute(
             update(Run)
             .where(Run.id == run_id)
@@ -350,33 +284,190 @@ def publish_night(
     return watch.seconds
 
 
-def record_exceptions(
+def record_stopped_night(
     engine: Engine,
     run_id: int,
-    exceptions: pd.DataFrame,
-    metrics: list[dict[str, Any]],
+    publication: Publication,
     status: str,
     counts: dict[str, Any],
     message: str | None,
     before_commit: Callable[[], None] | None = None,
 ) -> None:
-    """A night stopped before publish (a gate failed): its exceptions and metrics are still recorded,
-    with the run's end, in one transaction; persons and links are left as published."""
+    """A night stopped before publish (a gate failed): its exceptions, their history and its metrics
+    are still recorded, with the run's end, in one transaction; persons and links stay as published."""
     _check(status, RUN_STATUSES, "run status")
+    _check_values(publication)
+    now = utcnow()
     with engine.begin() as connection:
-        bulk.upsert(connection, ExceptionRecord.__table__, exceptions, ("fingerprint",))
-        if metrics:
-            connection.execute(
-                insert(QualityMetric),
-                [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics],
-            )
+        _exceptions(connection, run_id, publication, now)
+        _metrics(connection, run_id, publication.metrics)
+        _exception_counts(connection, run_id, now)
         connection.execute(
             update(Run)
             .where(Run.id == run_id)
-            .values(status=status, counts=dict(counts), message=message, finished_at=utcnow())
+            .values(status=status, counts=dict(counts), message=message, finished_at=now)
         )
         if before_commit is not None:
             before_commit()
+
+
+def _check_values(p: Publication) -> None:
+    """Closed vocabularies are checked on the way in (the store keeps them as plain text)."""
+    for column, allowed, what in (
+        ("kind", EXCEPTION_KINDS, "exception kind"),
+        ("status", EXCEPTION_STATUSES, "exception status"),
+        ("severity", SEVERITIES, "severity"),
+    ):
+        bad = set(p.exceptions[column].dropna().unique()) - set(allowed) if len(p.exceptions) else set()
+        if bad:
+            raise ValueError(f"{what} {min(bad)!r} is not one of {', '.join(allowed)}")
+    bad_status = set(p.persons["status"].unique()) - set(PERSON_STATUSES) if len(p.persons) else set()
+    if bad_status:
+        raise ValueError(f"person status {min(bad_status)!r} is not one of {', '.join(PERSON_STATUSES)}")
+
+
+def _person_events(connection: Connection, run_id: int, events: pd.DataFrame, now: datetime) -> None:
+    """Tonight's merges, splits, new and retired persons; each merge and split is audited as the
+    system's combination of personal data (DPA 2018 Part 3 s.62)."""
+    if events.empty:
+        return
+    rows = events.assign(run_id=run_id, created_at=now)
+    rows["old_person_ids"] = rows["old_person_ids"].map(lambda ids: json.dumps(list(ids)))
+    rows["detail"] = rows["detail"].map(lambda d: json.dumps(d if isinstance(d, dict) else {}, default=str))
+    columns = ["run_id", "kind", "old_person_ids", "new_person_id", "detail", "created_at"]
+    bulk.insert(connection, PersonEvent.__table__, rows[columns])
+    combined = events[events["kind"].isin([PersonEventKind.MERGED, PersonEventKind.SPLIT])]
+    if len(combined):
+        audit = pd.DataFrame(
+            {
+                "at": now,
+                "action": AuditAction.COMBINE.value,
+                "object_type": "person",
+                "object_id": combined["new_person_id"].to_numpy(dtype=object),
+                "person_id": combined["new_person_id"].to_numpy(dtype=object),
+                "detail": [
+                    json.dumps({"run_id": run_id, "kind": str(kind), "from": list(old)})
+                    for kind, old in zip(combined["kind"], combined["old_person_ids"])
+                ],
+            }
+        )
+        bulk.insert(connection, AuditLog.__table__, audit)
+
+
+def _exceptions(connection: Connection, run_id: int, p: Publication, now: datetime) -> None:
+    """Tonight's exceptions. The night writes its own columns of every row it finds (new rows whole)
+    and changes a status only against the version it read, recording each change in the row's
+    history: an officer's work done while the night ran is never overwritten."""
+    table = ExceptionRecord.__table__
+    bulk.upsert(connection, table, p.exceptions, ("fingerprint",), keep=WORKFLOW_COLUMNS)
+    if p.exceptions_seen is not None:
+        bulk.update(connection, table, p.exceptions_seen, ("fingerprint",))
+    events = ExceptionEvent.__table__.name
+    connection.execute(
+        text(
+            f"INSERT INTO {events} (exception_id, at, run_id, action, to_status) "
+            "SELECT id, :now, :run, :action, status FROM exceptions WHERE first_seen_run_id = :run"
+        ),
+        {"now": now, "run": run_id, "action": ExceptionAction.OPENED.value},
+    )
+    changes = p.exception_changes
+    if changes is None or changes.empty:
+        return
+    for action, group in changes.groupby("action", sort=True):
+        staged = pd.DataFrame(
+            {
+                "fingerprint": group["fingerprint"].to_numpy(dtype=object),
+                "version": group["version"].astype("int64").to_numpy(),
+                "status": group["to_status"].to_numpy(dtype=object),
+                "resolution": group["resolution"].to_numpy(dtype=object),
+                "resolved_at": [now if resolved else None for resolved in group["resolved"].to_numpy(dtype=bool)],
+            }
+        )
+        stage = bulk.stage(connection, table, staged)
+        unchanged = f"{stage}.fingerprint = exceptions.fingerprint AND {stage}.version = exceptions.version"
+        connection.execute(
+            text(
+                f"INSERT INTO {events} (exception_id, at, run_id, action, from_status, to_status, note) "
+                f"SELECT exceptions.id, :now, :run, :action, exceptions.status, {stage}.status, {stage}.resolution "
+                f"FROM exceptions JOIN {stage} ON {unchanged}"
+            ),
+            {"now": now, "run": run_id, "action": str(action)},
+        )
+        connection.execute(
+            text(
+                f"UPDATE exceptions SET status = {stage}.status, resolution = {stage}.resolution, "
+                f"resolved_at = {stage}.resolved_at, version = exceptions.version + 1 FROM {stage} WHERE {unchanged}"
+            )
+        )
+        connection.execute(text(f"DROP TABLE {stage}"))
+
+
+def _review_pairs(connection: Connection, run_id: int, pairs: pd.DataFrame | None) -> None:
+    """Tonight's review band replaces last night's."""
+    if pairs is None:
+        return
+    connection.execute(delete(ReviewPair))
+    if len(pairs):
+        rows = pairs.assign(run_id=run_id)
+        bulk.insert(connection, ReviewPair.__table__, rows[[c for c in rows.columns if c != "id"]])
+
+
+def _source_records(connection: Connection, run_id: int, p: Publication) -> None:
+    """Records no longer delivered are removed; new and changed ones written whole."""
+    table = SourceRecord.__table__
+    bulk.delete_keys(connection, table, p.links_gone[["feed", "source_key"]])
+    if p.source_records is not None and len(p.source_records):
+        bulk.upsert(connection, table, p.source_records.assign(run_id=run_id), ("feed", "source_key"))
+
+
+def _metrics(connection: Connection, run_id: int, metrics: list[dict[str, Any]]) -> None:
+    if metrics:
+        connection.execute(
+            insert(QualityMetric),
+            [{"run_id": run_id, **{k: _plain(m.get(k)) for k in _METRIC_FIELDS}} for m in metrics],
+        )
+
+
+def _night_counts(connection: Connection, run_id: int, p: Publication, now: datetime) -> None:
+    """The night's figures in typed tables, so that no chart parses ``runs.counts``."""
+    _exception_counts(connection, run_id, now)
+    if p.match_counts:
+        connection.execute(insert(NightMatchCount), [{"run_id": run_id, **p.match_counts}])
+    if p.feed_combinations:
+        rows = [{"run_id": run_id, "feeds": feeds, "persons": n} for feeds, n in p.feed_combinations.items()]
+        connection.execute(insert(NightFeedCombination), rows)
+
+
+def _exception_counts(connection: Connection, run_id: int, now: datetime) -> None:
+    """Exceptions by feed, kind, severity and status as the night leaves them: every live one, and
+    those closed since the night before; with how many the night opened and how many were closed."""
+    since = connection.execute(
+        select(func.max(Run.finished_at)).where(
+            Run.kind == RunKind.SYNC, Run.id != run_id, Run.finished_at.is_not(None)
+        )
+    ).scalar()
+    closed = "status IN ('resolved', 'dismissed') AND resolved_at IS NOT NULL AND resolved_at > :since"
+    connection.execute(
+        text(
+            "INSERT INTO night_exception_counts (run_id, feed, kind, severity, status, count, opened, closed) "
+            "SELECT :run, coalesce(feed, ''), kind, severity, status, count(*), "
+            "sum(CASE WHEN first_seen_run_id = :run THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN {closed} THEN 1 ELSE 0 END) "
+            f"FROM exceptions WHERE status IN ('open', 'assigned', 'in_progress') OR ({closed}) "
+            "GROUP BY coalesce(feed, ''), kind, severity, status"
+        ),
+        {"run": run_id, "since": since or datetime(1970, 1, 1, tzinfo=UTC)},
+    )
+
+
+def _decisions_applied(connection: Connection, run_id: int) -> None:
+    """Officers' decisions that tonight applied for the first time (they were in force when it read them)."""
+    read_at = select(Run.started_at).where(Run.id == run_id).scalar_subquery()
+    connection.execute(
+        update(Decision)
+        .where(Decision.active.is_(True), Decision.applied_run_id.is_(None), Decision.decided_at <= read_at)
+        .values(applied_run_id=run_id)
+    )
 
 
 def fail_abandoned_runs(engine: Engine, kind: str = "sync") -> int:

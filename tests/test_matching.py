@@ -25,6 +25,7 @@ from nominal.publish.review import review_findings
 from nominal.synthetic import generate
 from nominal.vocab import LinkedBy
 from tests.canonical_records import canonical_frame, pnc
+from tests.people import make_staff
 
 NIGHT = dt.date(2026, 11, 23)
 PAIR = ["feed_a", "source_key_a", "feed_b", "source_key_b"]
@@ -546,6 +547,7 @@ def test_matching_reads_previous_ids_and_decisions_from_the_store(store_engine, 
         people("probation", [{}]),
         people("prison", [{"forenames": "ZACHARY", "surname": "QUINN", "noms_number": None}]),
     ]
+    officer = make_staff(store_engine)["officer1"]
     with session_scope(store_engine) as session:
         session.add_all(
             [Person(person_id=p, first_seen_run_id=1, last_seen_run_id=1) for p in ("P000000041", "P000000077")]
@@ -565,7 +567,7 @@ def test_matching_reads_previous_ids_and_decisions_from_the_store(store_engine, 
                 feed_b="probation",
                 source_key_b="K1",
                 reason="twins, confirmed by the custody photograph",
-                decided_by="officer.one",
+                decided_by_id=officer.user_id,
             )
         )
     config = load_config(SHIPPED_CONFIG)

@@ -28,7 +28,9 @@ from nominal.store import writes
 from nominal.store.models import ExceptionRecord, Person, PersonLink, Run
 from nominal.store.queries import published_state
 from nominal.tables import PublishedState
+from nominal.triage import decisions
 from nominal.vocab import Severity
+from tests.people import PASSWORD, make_staff
 
 AS_OF = dt.date(2026, 11, 23)
 RULES = load_rules()
@@ -348,49 +350,59 @@ def night_of(*found: dict) -> pd.DataFrame:
 
 def test_exceptions_are_one_row_across_nights_closed_when_gone_and_dismissals_stick_while_data_is_unchanged():
     t1, t2, t3 = (dt.datetime(2026, 11, d, 2, tzinfo=dt.UTC) for d in (23, 24, 25))
-    first = merge_exceptions(
+    merged = merge_exceptions(
         night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c1")),
         empty_store().exceptions,
         1,
         t1,
         {"police"},
     )
-    assert list(first["status"]) == ["open"] * 3
+    first = merged.rows
+    assert list(first["status"]) == ["open"] * 3 and list(first["version"]) == [1] * 3 and merged.changes.empty
     store = first.copy()
     store.loc[store["source_key"] == "B", "status"] = "dismissed"
     store.loc[store["source_key"] == "C", "status"] = "dismissed"
     # night 2: A again, B again with the same data, C with changed data, D new; nothing else
-    second = merge_exceptions(
+    merged = merge_exceptions(
         night_of(finding("A", "a1"), finding("B", "b1"), finding("C", "c2"), finding("D", "d1")),
         store,
         2,
         t2,
         {"police"},
     )
+    second = merged.rows
+    # the store's rows change status only by the night's changes, each against the version it read
+    fingerprint_c = store.loc[store["source_key"] == "C", "fingerprint"].iloc[0]
+    assert merged.changes[["fingerprint", "version", "action", "to_status"]].values.tolist() == [
+        [fingerprint_c, 1, "reopened", "open"]
+    ]
     by_key = second.set_index("source_key")
     assert len(second) == 4 and by_key.loc["A", "first_seen_run_id"] == 1 and by_key.loc["A", "last_seen_run_id"] == 2
     assert by_key.loc["B", "status"] == "dismissed"
     assert by_key.loc["C", "status"] == "open" and "reopened" in by_key.loc["C", "resolution"]
     assert by_key.loc["D", "status"] == "open" and by_key.loc["D", "first_seen_run_id"] == 2
     # night 3: only D is found; A, C are resolved by source, B stays dismissed, untouched
-    third = merge_exceptions(night_of(finding("D", "d1")), second, 3, t3, {"police"})
+    merged = merge_exceptions(night_of(finding("D", "d1")), second, 3, t3, {"police"})
+    third = merged.rows
+    assert sorted(merged.changes["action"]) == ["resolved_by_source", "resolved_by_source"]
+    assert merged.changes["resolved"].all()
     by_key = third.set_index("source_key")
     assert by_key.loc["A", "status"] == "resolved" and by_key.loc["A", "resolution"] == RESOLVED_BY_SOURCE
     assert by_key.loc["C", "status"] == "resolved"
     assert "B" not in by_key.index
     # a feed not checked tonight keeps its open exceptions
     fourth = merge_exceptions(night_of(), third[third["source_key"] == "D"], 4, t3, set())
-    assert fourth.empty
+    assert fourth.rows.empty and fourth.changes.empty
 
 
 def test_an_officers_dismiss_decision_holds_for_the_data_it_was_made_on():
     t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
-    first = merge_exceptions(night_of(finding("A", "a1")), empty_store().exceptions, 1, t, {"police"})
+    first = merge_exceptions(night_of(finding("A", "a1")), empty_store().exceptions, 1, t, {"police"}).rows
     decision = pd.DataFrame({"exception_fingerprint": [first["fingerprint"][0]], "value": [first["data_hash"][0]]})
     again = merge_exceptions(night_of(finding("A", "a1")), first, 2, t, {"police"}, decision)
-    assert again["status"][0] == "dismissed"
+    assert again.rows["status"][0] == "dismissed" and again.changes["action"].tolist() == ["dismissed"]
     changed = merge_exceptions(night_of(finding("A", "a2")), first, 2, t, {"police"}, decision)
-    assert changed["status"][0] == "open"
+    assert changed.rows["status"][0] == "open" and changed.changes.empty
 
 
 # --- reports ------------------------------------------------------------------------------------
@@ -401,7 +413,7 @@ def test_reports_mask_keys_and_neutralise_formulas(tmp_path):
     assert [neutralise(v) for v in ("+1", "-1", "@SUM(A1)", "plain", 5)] == ["'+1", "'-1", "'@SUM(A1)", "plain", 5]
     t = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     hostile = finding("X1234567", "x", rule="surname_letters") | {"detail": "=cmd|' /C calc'!A0"}
-    rows = merge_exceptions(night_of(hostile), empty_store().exceptions, 1, t, {"police"})
+    rows = merge_exceptions(night_of(hostile), empty_store().exceptions, 1, t, {"police"}).rows
     killed = staging_folder(tmp_path, AS_OF - dt.timedelta(days=1), 7)  # left by a run that was killed
     (killed / "exceptions_police_validation.csv").write_text("half a night")
     staging = staging_folder(tmp_path, AS_OF, 1)
@@ -596,16 +608,8 @@ def test_an_accepted_value_is_published_settles_its_conflicts_and_lapses_when_th
     assert first.golden["date_of_birth"][0] == day("1980-01-02")  # two records of three
     dob_conflicts = first.exceptions_tonight[first.exceptions_tonight["rule"] == "date_of_birth_differs"]
     assert len(dob_conflicts) == 1
-    writes.record_decision(
-        store_engine,
-        "accept_value",
-        feed="prison",
-        source_key="B1",
-        field="date_of_birth",
-        value="1980-02-01",
-        decided_by="officer1",
-        reason="birth certificate seen",
-    )
+    officer = make_staff(store_engine)["officer1"]
+    decisions.accept_value(store_engine, officer, ("prison", "B1"), "date_of_birth", "1980-02-01", "certificate seen")
     _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
     assert night.golden["date_of_birth"][0] == day("1980-02-01")
     assert source_of(night.golden["lineage"][0], "date_of_birth")[:2] == ["prison", "B1"]
@@ -634,6 +638,7 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
     from nominal.store.models import AuditLog, Decision
 
     url = store_engine.url.render_as_string(hide_password=False)
+    make_staff(store_engine)
     frame = three_agencies()
     persons = ["P000000001"] * 3
     _, first = publish(store_engine, frame, persons)
@@ -658,6 +663,7 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
             "--db",
             url,
         ],
+        input=f"{PASSWORD}\n",
     )
     assert decided.exit_code == 0, decided.output
     dismissed = cli.invoke(
@@ -674,6 +680,7 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
             "--db",
             url,
         ],
+        input=f"{PASSWORD}\n",
     )
     assert dismissed.exit_code == 0, dismissed.output
     assert (
@@ -689,10 +696,11 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
                 "--reason",
                 "r",
                 "--by",
-                "o",
+                "officer1",
                 "--db",
                 url,
             ],
+            input=f"{PASSWORD}\n",
         ).exit_code
         == 2
     )
@@ -709,10 +717,11 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
                 "--reason",
                 "r",
                 "--by",
-                "o",
+                "officer1",
                 "--db",
                 url,
             ],
+            input=f"{PASSWORD}\n",
         ).exit_code
         == 2
     )
@@ -722,7 +731,9 @@ def test_officers_decide_from_the_command_line_and_the_next_night_honours_it(sto
             == "dismissed"
         )
         assert c.scalar(select(func.count()).select_from(Decision)) == 2
-        assert {a.action for a in c.execute(select(AuditLog.action))} == {"decide"}
+        audited = [a.action for a in c.execute(select(AuditLog.action).where(AuditLog.user_id.is_not(None)))]
+        assert {"decide", "change_status", "sign_in", "sign_out"} <= set(audited)
+        assert c.scalar(select(ExceptionRecord.version).where(ExceptionRecord.fingerprint.startswith(reference))) == 2
     _, night = publish(store_engine, frame, persons, AS_OF + dt.timedelta(days=1))
     assert night.golden["date_of_birth"][0] == day("1980-02-01")
     assert (

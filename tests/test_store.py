@@ -42,6 +42,17 @@ TABLES = {
     "decisions",
     "quality_metrics",
     "audit_log",
+    # revision 0006: the triage service
+    "users",
+    "user_sessions",
+    "sign_in_attempts",
+    "exception_events",
+    "comments",
+    "review_pairs",
+    "source_records",
+    "night_exception_counts",
+    "night_match_counts",
+    "night_feed_combinations",
 }
 
 
@@ -287,8 +298,7 @@ def test_json_columns_round_trip(store_engine):
         )
         session.add(
             AuditLog(
-                actor="officer.one",
-                action="view",
+                action="view_person",
                 object_type="person",
                 object_id="P000000001",
                 detail={"fields": ["surname", "date_of_birth"]},

@@ -6,7 +6,10 @@ prints the result. No rule lives here.
 - ``feeds``     generate, ingest, validate, schema
 - ``matching``  match, evaluate
 - ``runs``      sync, backfill, schedule, status, unlock, demo
-- ``decide``    decide link | do-not-link | accept-value | dismiss
+- ``decide``    decide link | do-not-link | accept-value | dismiss | withdraw
+- ``users``     users add | disable | enable | role | password | list | token
+- ``casework``  exceptions list | show | assign | start | resolve | dismiss | reopen | comment,
+                person show, review next, audit search, serve
 - ``admin``     db upgrade, config show | check
 
 Exit codes: 0 success, 1 the data failed (a feed refused, a gate failed), 2 a usage or
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, decide, feeds, matching, runs
+from . import admin, casework, decide, feeds, matching, runs, users
 
 app = typer.Typer(
     name="nominal",
@@ -31,6 +34,12 @@ for group in (feeds.app, matching.app, runs.app):
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(decide.app, name="decide")
+app.add_typer(users.app, name="users")
+app.add_typer(casework.exceptions_app, name="exceptions")
+app.add_typer(casework.person_app, name="person")
+app.add_typer(casework.review_app, name="review")
+app.add_typer(casework.audit_app, name="audit")
+app.command("serve")(casework.serve)
 
 
 def main() -> None:  # pragma: no cover - console script entry
