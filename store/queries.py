@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Select, func, select
 from nominal.clock import utcnow
 from nominal.store import bulk
 from nominal.store.db import session_scope
-from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonEvent, PersonLink, Run
+from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonEvent, PersonLink, Run, SourceRecord
 from nominal.tables import ACCEPTED_VALUES, DISMISSALS, EXCEPTIONS, LINKS, PUBLISHED_PERSONS, PublishedState
 
 LOADED = ("loaded", "redelivered")  # delivery statuses whose rows went on to be mapped
@@ -112,7 +112,14 @@ def published_state(engine: Engine) -> PublishedState:
         dismissed=dismiss_decisions(engine),
         accepted=value_decisions(engine),
         rules=published_rules(engine),
+        source_records=source_record_count(engine),
     )
+
+
+def source_record_count(engine: Engine) -> int:
+    """How many source records the store keeps (fewer than links: a store upgraded from before 0006)."""
+    with session_scope(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(SourceRecord)) or 0)
 
 
 def published_persons(engine: Engine) -> pd.DataFrame:

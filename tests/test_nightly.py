@@ -5,31 +5,24 @@ unreachable sources, faults leaving the last publication intact, Dask giving the
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from nominal.api import create_app
 from nominal.config import SHIPPED_CONFIG
 from nominal.flows.configuration import load_config
 from nominal.store.db import StoreUnavailable, ensure_schema
-from nominal.store.models import Delivery, ExceptionRecord, Person, PersonLink, Run
+from nominal.store.models import Decision, Delivery, ExceptionRecord, Person, PersonLink, ReviewPair, Run
 from nominal.synthetic import generate
+from tests.people import PASSWORD, make_staff
 
 NIGHT = dt.date(2026, 11, 23)
 NEXT = NIGHT + dt.timedelta(days=1)
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +273,35 @@ def test_a_disk_that_fills_while_reports_are_written_publishes_nothing(workspace
     assert not config.reports_dir.exists() or not any(config.reports_dir.iterdir())  # nothing half-written left
     monkeypatch.undo()
     assert sync(config, NIGHT, landing, url).status == "succeeded"
+
+
+def test_a_decision_made_through_the_api_changes_the_next_night(workspace, store_url):
+    config, landing = workspace
+    first = sync(config, NIGHT, landing, store_url)
+    engine = ensure_schema(store_url)
+    make_staff(engine)
+    with engine.connect() as c:  # a pair in review whose records are in two persons tonight
+        review = c.execute(
+            select(ExceptionRecord.id, ExceptionRecord.version, ReviewPair)
+            .join(ReviewPair, ReviewPair.exception_fingerprint == ExceptionRecord.fingerprint)
+            .where(ReviewPair.person_id_a != ReviewPair.person_id_b)
+            .limit(1)
+        ).one()
+    officer = TestClient(create_app(engine, config), base_url="https://testserver")
+    signed = officer.post("/api/session", json={"name": "officer1", "password": PASSWORD}).json()
+    officer.headers["X-CSRF-Token"] = signed["csrf_token"]
+    decided = officer.post(
+        f"/api/reviews/{review.id}/decision",
+        json={"verdict": "link", "version": review.version, "reason": "the same custody photograph"},
+    )
+    assert decided.status_code == 200, decided.text
+    second = sync(config, NEXT, landing, store_url)
+    with engine.connect() as c:
+        persons = {
+            c.scalar(select(PersonLink.person_id).where(PersonLink.feed == feed, PersonLink.source_key == key))
+            for feed, key in ((review.feed_a, review.source_key_a), (review.feed_b, review.source_key_b))
+        }
+        assert len(persons) == 1  # linked by the officer's decision
+        decision = c.execute(select(Decision).where(Decision.exception_id == review.id)).one()
+        assert decision.applied_run_id == second.run_id != first.run_id
+        assert c.scalar(select(ExceptionRecord.status).where(ExceptionRecord.id == review.id)) == "resolved"

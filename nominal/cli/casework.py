@@ -7,7 +7,9 @@ what a role may see and do is the service's to decide.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 import typer
@@ -264,6 +266,7 @@ def audit_search(
     since: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (inclusive)")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object a row")] = False,
     user: UserOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -275,6 +278,10 @@ def audit_search(
     end = dt.date.fromisoformat(until) if until else None
     with refusals(), signed_in(engine, cfg, user) as actor:
         rows = audit.search(engine, actor, user=by, person_id=person, since=start, until=end, limit=limit)
+    if as_json:
+        for r in rows:
+            typer.echo(json.dumps(dataclasses.asdict(r), default=str))
+        return
     table = Table(title=f"audit log ({len(rows)} rows)")
     for column in ("at", "who", "action", "object", "person", "why", "from"):
         table.add_column(column)

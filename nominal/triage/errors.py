@@ -34,6 +34,12 @@ class StaleVersion(TriageError):
     status_code = 409
 
 
+class AlreadyExists(TriageError):
+    """Something of that name exists already (a user)."""
+
+    status_code = 409
+
+
 class NotAllowedNow(TriageError):
     """The action does not apply to the item as it is (e.g. resolving an exception already resolved)."""
 

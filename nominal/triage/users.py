@@ -18,7 +18,7 @@ from nominal.vocab import AuditAction, Role
 
 from .actors import Actor
 from .auth import normalise_name
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from .passwords import hash_password
 from .roles import Permission
 
@@ -45,7 +45,10 @@ def add_user(
         actor.require(Permission.MANAGE_USERS)
         audit = actor.audit(AuditAction.USER_ADMIN, "user", change="added", role=str(role))
     hashed = hash_password(password) if password else None
-    user_id = store.add_user(engine, name, display_name.strip() or name, role, hashed, audit)
+    try:
+        user_id = store.add_user(engine, name, display_name.strip() or name, role, hashed, audit)
+    except store.DuplicateUser as exc:
+        raise AlreadyExists(str(exc)) from None
     found = store.user(engine, user_id)
     assert found is not None
     return found

@@ -29,6 +29,15 @@ class Filters(BaseModel):
     person_id: str | None = None
 
 
+class Listing(Filters):
+    """A page of the queue: the filters, the order and where the page starts (FastAPI expands one
+    model of query parameters only when it is the route's only query parameter)."""
+
+    sort: str = Field("oldest", description="oldest or newest first")
+    after: str | None = Field(None, description="the previous page's next_cursor")
+    limit: int = Field(50, ge=1, le=500)
+
+
 def queue_filter(app: State, actor: CurrentActor, filters: Filters) -> QueueFilter:
     return service.queue_filter(
         app.engine,
@@ -49,17 +58,10 @@ FiltersQuery = Annotated[Filters, Query()]
 
 
 @router.get("", response_model=QueuePage)
-def list_exceptions(
-    actor: CurrentActor,
-    app: State,
-    filters: FiltersQuery,
-    sort: str = "oldest",
-    after: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-) -> QueuePage:
+def list_exceptions(actor: CurrentActor, app: State, listing: Annotated[Listing, Query()]) -> QueuePage:
     """A page of the queue (keyset paging: pass ``next_cursor`` back as ``after``), with counts by kind."""
-    wanted = queue_filter(app, actor, filters)
-    return service.queue(app.engine, actor, wanted, after=after, limit=limit, sort=sort)
+    wanted = queue_filter(app, actor, listing)
+    return service.queue(app.engine, actor, wanted, after=listing.after, limit=listing.limit, sort=listing.sort)
 
 
 @router.get("/next", response_model=ExceptionItem | None)
