@@ -203,6 +203,7 @@ SOURCE_RECORDS = schema(
         Field("raw", STR, "JSON: each identifier and the postcode exactly as sent"),
         Field("extra", STR, "JSON: the feed's own fields (``extra:`` in its mapping)"),
         Field("surname_sound", STR, "Double Metaphone code of the surname, for the fuzzy name search"),
+        Field("surname_anagram", STR, "the surname's letters in order, for a name typed with letters swapped"),
         Field("record_hash", "int64", "64-bit hash of the record's content"),
     ),
 )

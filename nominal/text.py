@@ -6,6 +6,8 @@ at a time in Python; these helpers keep a 2-million-row column in C++. Missing v
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,8 +67,24 @@ def name_sound(name: str | None) -> str | None:
     return (doublemetaphone(letters)[0][:16] or None) if letters else None
 
 
+def name_anagram(name: str | None) -> str | None:
+    """A name's letters in order (``SMTIH`` and ``SMITH`` share one): finds a name typed with two
+    letters swapped, which changes its sound."""
+    letters = sorted(ch for ch in (name or "").upper() if "A" <= ch <= "Z")
+    return "".join(letters)[:64] or None
+
+
 def name_sounds(names: pd.Series) -> pd.Series:
     """``name_sound`` of each value, worked out once per distinct name."""
+    return _per_distinct(names, name_sound)
+
+
+def name_anagrams(names: pd.Series) -> pd.Series:
+    """``name_anagram`` of each value, worked out once per distinct name."""
+    return _per_distinct(names, name_anagram)
+
+
+def _per_distinct(names: pd.Series, key: Callable[[str | None], str | None]) -> pd.Series:
     distinct = pd.unique(names.dropna())
-    codes = {name: name_sound(str(name)) for name in distinct}
+    codes = {name: key(str(name)) for name in distinct}
     return names.map(codes).astype(object).where(names.notna(), None)

@@ -11,7 +11,7 @@ import pandas as pd
 from nominal import canonical
 from nominal.matching.schemas import REVIEW_PAIRS
 from nominal.tables import REVIEW_ROWS, SOURCE_FIELDS, SOURCE_RECORDS
-from nominal.text import name_sounds
+from nominal.text import name_anagrams, name_sounds
 from nominal.vocab import LinkedBy, PersonEventKind, PersonStatus
 
 from .exceptions import fingerprints
@@ -45,6 +45,7 @@ def source_records(people: pd.DataFrame, hashes: np.ndarray) -> pd.DataFrame:
     extras = [c for c in records.columns if c not in _NOT_VALUES and c not in _RAW and c not in canonical.COLUMNS]
     out["extra"] = _json_lines(records[extras])
     out["surname_sound"] = name_sounds(records["surname"]).to_numpy(dtype=object)
+    out["surname_anagram"] = name_anagrams(records["surname"]).to_numpy(dtype=object)
     out["record_hash"] = np.asarray(hashes, dtype=np.int64)
     return out[list(SOURCE_RECORDS.columns)]
 

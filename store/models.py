@@ -518,6 +518,7 @@ class SourceRecord(Base):
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     surname_sound: Mapped[str | None] = mapped_column(String(16), index=True)
+    surname_anagram: Mapped[str | None] = mapped_column(String(64), index=True)
     record_hash: Mapped[int | None] = mapped_column(BigInteger)
     run_id: Mapped[int] = mapped_column(Integer)
 

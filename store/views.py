@@ -34,7 +34,7 @@ from nominal.store.models import (
     SourceRecord,
     User,
 )
-from nominal.text import name_sound
+from nominal.text import name_anagram, name_sound
 from nominal.vocab import OPEN_STATUSES
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -656,7 +656,8 @@ def search(
     if surname:
         if sound is None:
             return []
-        conditions.append(r.surname_sound == sound)
+        # the same sound, or the same letters (a typo that swaps two letters changes the sound)
+        conditions.append(or_(r.surname_sound == sound, r.surname_anagram == name_anagram(surname)))
         matched_on.append("name")
     if not conditions:
         return []

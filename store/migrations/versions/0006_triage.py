@@ -180,6 +180,7 @@ def upgrade() -> None:
         sa.Column("raw", sa.JSON(), nullable=False),
         sa.Column("extra", sa.JSON(), nullable=False),
         sa.Column("surname_sound", sa.String(length=16), nullable=True),
+        sa.Column("surname_anagram", sa.String(length=64), nullable=True),
         sa.Column("record_hash", sa.BigInteger(), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("feed", "source_key", name=op.f("pk_source_records")),
@@ -193,6 +194,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_source_records_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_records_pnc_id"), ["pnc_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_records_surname_sound"), ["surname_sound"], unique=False)
+        batch_op.create_index(batch_op.f("ix_source_records_surname_anagram"), ["surname_anagram"], unique=False)
 
     op.create_table(
         "night_exception_counts",
@@ -405,6 +407,7 @@ def downgrade() -> None:
     op.drop_table("night_exception_counts")
     with op.batch_alter_table("source_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_source_records_surname_sound"))
+        batch_op.drop_index(batch_op.f("ix_source_records_surname_anagram"))
         batch_op.drop_index(batch_op.f("ix_source_records_pnc_id"))
         batch_op.drop_index(batch_op.f("ix_source_records_person_id"))
         batch_op.drop_index(batch_op.f("ix_source_records_noms_number"))
