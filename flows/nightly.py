@@ -193,10 +193,18 @@ def model_version(model: Model) -> str:
 
 @task(name="stage reports", cache_policy=NO_CACHE, persist_result=False)
 def stage_reports_task(
-    staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict[str, Any], gates: dict
+    staging: Path,
+    as_of: dt.date,
+    run_id: int,
+    status: str,
+    night: NightPublication,
+    counts: dict[str, Any],
+    gates: dict,
 ) -> reports.PendingReports:
     """The night's reports into its staging folder (the workbooks are written meanwhile)."""
-    return reports.stage_reports(staging, as_of, run_id, status, rows, counts, gates)
+    return reports.stage_reports(
+        staging, as_of, run_id, status, night.exceptions_tonight, counts, gates, night.reopened
+    )
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
@@ -370,9 +378,7 @@ class _Night:
         )
         counts["publish"] = night.counts
         lap("prepare_publication")
-        pending = stage_reports_task(
-            staging, self.as_of, self.record.run_id, RunStatus.SUCCEEDED, night.exceptions_tonight, counts, gates
-        )
+        pending = stage_reports_task(staging, self.as_of, self.record.run_id, RunStatus.SUCCEEDED, night, counts, gates)
         lap("reports")
         counts["seconds"] = self.watch.seconds
         counts["store_seconds"] = publish_task(self.engine, self.record.run_id, night, counts, pending)
@@ -434,9 +440,8 @@ class _Night:
         """A gate failed: tonight's exceptions are recorded with the run's end, nothing is published."""
         message = "gate failed, nothing published — " + " | ".join(failed)
         night = stopped_night(records, validation, published, self.record.run_id, utcnow(), metrics)
-        rows = night.exceptions_tonight
         pending = stage_reports_task(
-            staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, rows, counts, gates
+            staging, self.as_of, self.record.run_id, RunStatus.GATE_FAILED, night, counts, gates
         )
         try:
             writes.record_stopped_night(

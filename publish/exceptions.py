@@ -77,6 +77,12 @@ class ExceptionMerge:
     rows: pd.DataFrame
     changes: pd.DataFrame
 
+    @property
+    def reopened(self) -> frozenset[str]:
+        """The fingerprints of the exceptions the night reopens (found again once resolved, or their
+        data changed since they were dismissed)."""
+        return frozenset(self.changes.loc[self.changes["action"] == REOPENED_ACTION, "fingerprint"])
+
 
 def merge_exceptions(
     tonight: pd.DataFrame,
@@ -149,13 +155,14 @@ def _changes(rows: pd.DataFrame, action: object, resolved: bool) -> pd.DataFrame
     return out[list(EXCEPTION_CHANGES.columns)]
 
 
-def summary(rows: pd.DataFrame, run_id: int) -> dict[str, int]:
+def summary(merged: ExceptionMerge, run_id: int) -> dict[str, int]:
     """New, still open, closed tonight, dismissed and reopened, as counted for the night's report."""
+    rows = merged.rows
     tonight = rows["last_seen_run_id"] == run_id
     return {
         "new": int((tonight & (rows["first_seen_run_id"] == run_id)).sum()),
         "open": int((tonight & rows["status"].isin(OPEN_STATUSES)).sum()),
         "closed": int((rows["resolution"] == RESOLVED_BY_SOURCE).sum()),
         "dismissed": int((tonight & (rows["status"] == "dismissed")).sum()),
-        "reopened": int((rows["resolution"] == REOPENED).sum()),
+        "reopened": len(merged.reopened),
     }

@@ -65,6 +65,7 @@ class NightPublication:
     golden: pd.DataFrame  # the golden records computed tonight: every person's, or only those whose records changed
     exceptions_tonight: pd.DataFrame  # the rows written, with status after tonight
     counts: dict
+    reopened: frozenset[str] = frozenset()  # the fingerprints of those the night reopens
 
 
 def record_content_hashes(records: pd.DataFrame) -> np.ndarray:
@@ -192,12 +193,14 @@ def prepare(
         "links_written": int((~same).sum()),
         "links_removed": len(gone),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().items()} if len(events) else {},
-        "exceptions": summary(rows, run_id),
+        "exceptions": summary(merged, run_id),
         "exceptions_by_kind": {
             str(k): int(v) for k, v in rows[rows["last_seen_run_id"] == run_id]["kind"].value_counts().items()
         },
     }
-    return NightPublication(publication=publication, golden=golden, exceptions_tonight=rows, counts=counts)
+    return NightPublication(
+        publication=publication, golden=golden, exceptions_tonight=rows, counts=counts, reopened=merged.reopened
+    )
 
 
 def stopped_night(
@@ -225,8 +228,14 @@ def stopped_night(
         exceptions_seen=seen_again,
         exception_changes=merged.changes,
     )
-    counts = {"exceptions": summary(merged.rows, run_id)}
-    return NightPublication(publication=empty, golden=PERSONS.empty(), exceptions_tonight=merged.rows, counts=counts)
+    counts = {"exceptions": summary(merged, run_id)}
+    return NightPublication(
+        publication=empty,
+        golden=PERSONS.empty(),
+        exceptions_tonight=merged.rows,
+        counts=counts,
+        reopened=merged.reopened,
+    )
 
 
 SEEN_AGAIN_COLUMNS = list(EXCEPTIONS_SEEN.columns)

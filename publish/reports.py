@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import html
 import json
 import pickle
 import shutil
@@ -19,12 +18,15 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
 from nominal.masking import mask_series
 from nominal.vocab import OPEN_STATUSES
+
+from .exceptions import RESOLVED_BY_SOURCE as RESOLVED_BY_SOURCE_TEXT
 
 REPORT_COLUMNS = (
     "reference",
@@ -219,6 +221,83 @@ def _write_handed_over(handover: Path) -> int:
     return 0
 
 
+_TEMPLATES = Path(__file__).with_name("templates")
+_PAGES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+)
+KIND_WORDS = {
+    "validation": "failed validation rules",
+    "parse": "values that could not be read",
+    "rule_skipped": "validation rules that could not run",
+    "schema_drift": "changes to a delivery's columns",
+    "feed": "problems with a delivery",
+    "match_review": "possible matches to review",
+    "conflict": "records of one person that disagree",
+    "discrepancy": "cross-agency discrepancies",
+}
+MATCH_WORDS = (
+    ("records", "Records read tonight"),
+    ("persons", "Persons they make"),
+    ("links", "Links between records"),
+    ("reviews", "Pairs sent to a data officer for review"),
+    ("links_cut", "Links cut to keep two identifiers apart"),
+)
+
+
+def _number(value: object) -> str:
+    return f"{int(value):,}" if isinstance(value, int | np.integer) else str(value)
+
+
+def _changes(rows: pd.DataFrame, run_id: int, reopened: frozenset[str]) -> list[dict[str, object]]:
+    """Per kind of exception: new, closed and reopened tonight, and open now."""
+    if rows.empty:
+        return []
+    tonight = rows["last_seen_run_id"] == run_id
+    frame = pd.DataFrame(
+        {
+            "kind": rows["kind"].astype(str),
+            "new": tonight & (rows["first_seen_run_id"] == run_id),
+            "closed": rows["resolution"] == RESOLVED_BY_SOURCE_TEXT,
+            "reopened": rows["fingerprint"].isin(reopened),
+            "open": tonight & rows["status"].isin(OPEN_STATUSES),
+        }
+    )
+    by = frame.groupby("kind").sum(numeric_only=True)
+    by = by[(by[["new", "closed", "reopened", "open"]] > 0).any(axis=1)]
+    return [
+        {"kind": KIND_WORDS.get(str(kind), str(kind)).capitalize(), **{c: f"{int(row[c]):,}" for c in by.columns}}
+        for kind, row in by.iterrows()
+    ]
+
+
+def _headline(status: str, as_of: dt.date, gates: dict, counts: dict) -> tuple[str, str, str, bool]:
+    """(page heading, banner heading, the night in one sentence, whether it published)."""
+    publish = counts.get("publish", {})
+    exceptions = publish.get("exceptions", {})
+    failed = [feed for feed, g in gates.items() if not g.get("passed")]
+    if status == "succeeded":
+        sentence = (
+            f"{publish.get('records', 0):,} records from {len(gates)} feeds make "
+            f"{publish.get('persons', 0):,} persons. "
+            f"{exceptions.get('new', 0):,} exceptions are new tonight, {exceptions.get('closed', 0):,} were closed "
+            f"by their source, and {exceptions.get('open', 0):,} found tonight are open."
+        )
+        return "The night was published", "Published", sentence, True
+    if status == "gate_failed":
+        which = ", ".join(failed) or "a feed"
+        sentence = (
+            f"The gate of {which} failed, so nothing was published tonight: the last good night's records stand. "
+            f"{exceptions.get('new', 0):,} exceptions were recorded for data officers."
+        )
+        return "The night stopped before publishing", "Not published: a gate failed", sentence, False
+    return (
+        "The night failed",
+        "Not published",
+        "The night stopped before publishing; the last good night stands.",
+        False,
+    )
+
+
 def write_summary(
     folder: Path,
     as_of: dt.date,
@@ -228,76 +307,79 @@ def write_summary(
     gates: dict,
     report: pd.DataFrame,
     files: list[Path],
+    rows: pd.DataFrame | None = None,
+    reopened: frozenset[str] = frozenset(),
 ) -> Path:
-    """``summary.html``: a self-contained page (no scripts, no remote assets) and ``summary.json``."""
-    e = html.escape
-    exceptions = counts.get("publish", {}).get("exceptions", {})
-
-    def row(*cells: object, cls: dict[int, str] | None = None) -> str:
-        tds = (f"<td class='{(cls or {})[i]}'>" if i in (cls or {}) else "<td>" for i in range(len(cells)))
-        return "<tr>" + "".join(f"{td}{cell}</td>" for td, cell in zip(tds, cells)) + "</tr>"
-
-    rows_gates = "".join(
-        row(
-            e(feed),
-            "passed" if g["passed"] else "FAILED",
-            f"{g.get('rows', 0):,}",
-            f"{g.get('error_rate', 0):.1%}",
-            e("; ".join(g.get("reasons", []))),
-            cls={1: "ok" if g["passed"] else "bad"},
-        )
-        for feed, g in gates.items()
+    """``summary.html`` for a manager (the night in one sentence, what changed, gates, links; no
+    scripts, no remote assets; its stylesheet beside it) and ``summary.json`` (every figure)."""
+    heading, status_words, sentence, published = _headline(status, as_of, gates, counts)
+    changes = _changes(rows, run_id, reopened) if rows is not None else []
+    totals = counts.get("publish", {}).get("exceptions", {})
+    change_sentence = (
+        f"{totals.get('new', 0):,} new, {totals.get('closed', 0):,} closed and {totals.get('reopened', 0):,} "
+        "reopened exceptions since last night."
     )
-    stages = "".join(row(e(str(k)), e(json.dumps(v, default=str))) for k, v in counts.items())
     by = (
         report.groupby(["feed", "kind", "severity"], dropna=False).size().reset_index(name="open")
         if len(report)
-        else pd.DataFrame()
+        else pd.DataFrame(columns=["feed", "kind", "severity", "open"])
     )
-    rows_open = "".join(
-        row(e(str(r.feed or "all feeds")), e(r.kind), e(r.severity), f"{r.open:,}") for r in by.itertuples()
-    )
-    exception_counts = row(*(f"{exceptions.get(k, 0):,}" for k in ("new", "open", "closed", "dismissed", "reopened")))
-    links = "".join(f"<li><a href='{e(p.name)}'>{e(p.name)}</a></li>" for p in files)
+    tags = {"critical": "tag--red", "error": "tag--yellow", "warning": "tag--grey"}
+    open_by = [
+        {
+            "feed": r.feed if isinstance(r.feed, str) and r.feed else "across feeds",
+            "kind": KIND_WORDS.get(str(r.kind), str(r.kind)).capitalize(),
+            "severity": str(r.severity).capitalize(),
+            "tag": tags.get(str(r.severity), "tag--grey"),
+            "open": f"{r.open:,}",
+        }
+        for r in by.itertuples()
+    ]
     match = counts.get("match", {})
-    outcome = "ok" if status == "succeeded" else "bad"
-    style = (
-        "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.ok{color:#060}.bad{color:#b00;font-weight:bold}"
+    page = _PAGES.get_template("summary.html").render(
+        night={
+            "date_words": f"{as_of:%A} {as_of.day} {as_of:%B %Y}",
+            "run_id": run_id,
+            "headline": heading,
+            "status_words": status_words,
+            "sentence": sentence,
+            "published": published,
+        },
+        change_sentence=change_sentence,
+        changes=changes,
+        gates=[
+            {
+                "feed": feed,
+                "passed": bool(g.get("passed")),
+                "rows": f"{g.get('rows', 0):,}",
+                "error_rate": f"{g.get('error_rate', 0):.1%}",
+                "reasons": "; ".join(g.get("reasons", [])),
+            }
+            for feed, g in gates.items()
+        ],
+        matching=[(label, _number(match[key])) for key, label in MATCH_WORDS if key in match],
+        open_by=open_by,
+        files=[{"href": p.name, "name": p.name, "label": _file_label(p.name)} for p in files if p.suffix == ".xlsx"],
+        data_docs=[
+            {"href": f"data_docs/{p.parent.name}/index.html", "feed": p.parent.name}
+            for p in sorted((folder / "data_docs").glob("*/index.html"))
+        ],
     )
-    matching = (
-        f"{match.get('records', 0):,} records into {match.get('persons', 0):,} persons; {match.get('links', 0):,} "
-        f"links,\n{match.get('reviews', 0):,} pairs for review, match rate {match.get('match_rate', 0):.1%} of "
-        "records linked to another."
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>nominal night {as_of}</title>
-<style>{style}</style></head>
-<body><h1>nominal — night {as_of}</h1>
-<p>Run {run_id}: <strong class="{outcome}">{e(status)}</strong>. Personal data in this page and its files is masked.</p>
-<h2>Exceptions</h2>
-<table><tr><th>new</th><th>open</th><th>closed tonight</th><th>dismissed</th><th>reopened</th></tr>
-{exception_counts}</table>
-<table><tr><th>feed</th><th>kind</th><th>severity</th><th>open</th></tr>{rows_open}</table>
-<h2>Gates</h2>
-<table><tr><th>feed</th><th>gate</th><th>rows</th><th>error rate</th><th>reasons</th></tr>{rows_gates}</table>
-<h2>Matching</h2>
-<p>{matching}</p>
-<h2>Counts per stage</h2><table>{stages}</table>
-<h2>Files</h2><ul>{links}</ul>
-</body></html>
-"""
     (folder / "summary.html").write_text(page, encoding="utf-8")
-    (folder / "summary.json").write_text(
-        json.dumps(
-            {"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates},
-            indent=2,
-            default=str,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    shutil.copyfile(_TEMPLATES / "report.css", folder / "report.css")
+    summary = {"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     return folder / "summary.html"
+
+
+def _file_label(name: str) -> str:
+    """``exceptions_police_validation.xlsx`` → ``Police: failed validation rules``."""
+    stem = name.removeprefix("exceptions_").rsplit(".", 1)[0]
+    feed, _, kind = stem.partition("_")
+    who = "Across feeds" if feed == "all" else feed.capitalize()
+    if kind.startswith("feeds_"):  # all_feeds_<kind>
+        kind = kind.removeprefix("feeds_")
+    return f"{who}: {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
 
 
 def staging_path(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
@@ -316,13 +398,20 @@ def staging_folder(reports_dir: Path, as_of: dt.date, run_id: int) -> Path:
 
 
 def stage_reports(
-    staging: Path, as_of: dt.date, run_id: int, status: str, rows: pd.DataFrame, counts: dict, gates: dict
+    staging: Path,
+    as_of: dt.date,
+    run_id: int,
+    status: str,
+    rows: pd.DataFrame,
+    counts: dict,
+    gates: dict,
+    reopened: frozenset[str] = frozenset(),
 ) -> PendingReports:
     """Write the night's reports into its staging folder: the CSV files and the summary now, the
     workbooks meanwhile (call ``finish`` on the result before the night commits)."""
     report = report_frame(rows, run_id, as_of)
     files, workbooks = write_exception_files(report, staging)
-    write_summary(staging, as_of, run_id, status, counts, gates, report, files)
+    write_summary(staging, as_of, run_id, status, counts, gates, report, files, rows, reopened)
     return PendingReports(workbooks)
 
 

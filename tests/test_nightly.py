@@ -83,6 +83,12 @@ def test_two_nights_publish_and_a_rerun_changes_nothing(workspace, store_url):
     report = again.reports
     assert (report / "summary.html").is_file() and any(report.glob("exceptions_*.xlsx"))
     assert not list(report.parent.glob(".*"))  # no staging folder left behind
+    page = (report / "summary.html").read_text()
+    # a page for a manager: the night in a sentence, tables with labels, no JSON, no "nan" feed
+    assert "The night was published" in page and "records from 3 feeds make" in page
+    assert "{" not in page and "nan" not in page.lower().split() and "<script" not in page
+    assert (report / "report.css").is_file() and 'href="report.css"' in page
+    assert all(f'href="{p.name}"' in page for p in report.glob("exceptions_*.xlsx"))
 
 
 def test_a_missing_feed_stops_the_night_before_publish_and_records_why(workspace, store_url):
