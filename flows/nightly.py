@@ -55,6 +55,7 @@ from nominal.store import db, queries, writes
 from nominal.tables import PublishedState
 from nominal.vocab import RunKind, RunStatus
 
+from . import alerts
 from .configuration import load_config
 from .ingest import FAILED, FeedIngest, NightIngest, fetch_context, ingest_feed, record_deliveries
 from .match import match_records, save_state
@@ -313,6 +314,8 @@ def run_night(
             if not isinstance(exc, GateFailed):
                 run.fail("sync", exc)
                 shutil.rmtree(night.staging_path, ignore_errors=True)
+            if isinstance(exc, Exception):  # not an interruption: somebody should know by morning
+                alerts.night_failed(config, as_of, isinstance(exc, GateFailed), run.message or str(exc))
             raise
     finally:
         writes.release_lock(engine)

@@ -77,6 +77,28 @@ class TriageConfig(Strict):
     secure_cookies: bool = Field(True, description="cookies only over HTTPS; false for local http (the demo)")
 
 
+class EmailAlerts(Strict):
+    smtp_host: str = Field(description="the mail server")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
+    username: str | None = Field(None, description="sign-in name, or env:VARNAME")
+    password: str | None = Field(None, description="env:VARNAME (never the password itself in the file)")
+    sender: str = Field(description="the From address")
+    to: list[str] = Field(min_length=1, description="who is told")
+
+
+class AlertsConfig(Strict):
+    """Who is told when a night's gate fails, a night fails, or no night has published by a time."""
+
+    webhook: str | None = Field(None, description="a URL (or env:VARNAME) that receives a JSON POST")
+    email: EmailAlerts | None = None
+    publish_by: str | None = Field(
+        None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM (schedule.timezone): alert if none published"
+    )
+    timeout_seconds: float = Field(10, gt=0, le=120)
+    summary_url: str | None = Field(None, description="where the nights' summary pages are served, for the message")
+
+
 class ScheduleConfig(Strict):
     cron: str = "30 1 * * *"
     timezone: str = "Europe/London"
@@ -97,6 +119,7 @@ class Config(Strict):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     triage: TriageConfig = Field(default_factory=TriageConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     # Set by load_config: where relative paths start, and where the file came from.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

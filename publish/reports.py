@@ -222,6 +222,7 @@ def _write_handed_over(handover: Path) -> int:
 
 
 _TEMPLATES = Path(__file__).with_name("templates")
+REPORT_CSS = _TEMPLATES / "report.css"  # the reports' look (the weekly report shares it)
 _PAGES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
 )
@@ -366,7 +367,7 @@ def write_summary(
         ],
     )
     (folder / "summary.html").write_text(page, encoding="utf-8")
-    shutil.copyfile(_TEMPLATES / "report.css", folder / "report.css")
+    shutil.copyfile(REPORT_CSS, folder / "report.css")
     summary = {"as_of": as_of.isoformat(), "run_id": run_id, "status": status, "counts": counts, "gates": gates}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     return folder / "summary.html"

@@ -559,6 +559,16 @@ class NightMatchCount(Base):
     retired: Mapped[int] = mapped_column(Integer)
 
 
+class RunStage(Base):
+    """How long each stage of a night took (revision 0006), written when the night publishes."""
+
+    __tablename__ = "run_stages"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(CODE), primary_key=True)  # ingest_validate, match, publish …
+    seconds: Mapped[float] = mapped_column(Float)
+
+
 class NightFeedCombination(Base):
     """Per night, how many persons appear in each combination of feeds (revision 0006)."""
 

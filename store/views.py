@@ -51,6 +51,7 @@ class QueueFilter:
     rule: str | None = None
     assignee_id: int | None = None
     unassigned: bool = False
+    field: str | None = None
     min_age_days: int | None = None  # first seen at least this many days ago
     max_age_days: int | None = None
     person_id: str | None = None
@@ -60,7 +61,8 @@ class QueueFilter:
         found: list[ColumnElement[bool]] = []
         if self.statuses:
             found.append(e.status.in_(self.statuses))
-        for name, column in (("feed", e.feed), ("kind", e.kind), ("severity", e.severity), ("rule", e.rule)):
+        named = (("feed", e.feed), ("kind", e.kind), ("severity", e.severity), ("rule", e.rule), ("field", e.field))
+        for name, column in named:
             value = getattr(self, name)
             if value is not None and name != without:
                 found.append(column == value)

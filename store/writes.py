@@ -49,6 +49,7 @@ from nominal.store.models import (
     ReviewPair,
     Run,
     RunLock,
+    RunStage,
     SourceRecord,
 )
 from nominal.tables import WORKFLOW_COLUMNS, Publication
@@ -261,7 +262,7 @@ def publish_night(
         _source_records(connection, run_id, p)
         watch.lap("review_and_sources")
         _metrics(connection, run_id, p.metrics)
-        _night_counts(connection, run_id, p, now)
+        _night_counts(connection, run_id, p, now, dict(counts.get("seconds", {})))
         _decisions_applied(connection, run_id)
         altered = {"run_id": run_id, "persons": len(p.persons), "links": len(p.links), "exceptions": len(p.exceptions)}
         connection.execute(
@@ -428,9 +429,14 @@ def _metrics(connection: Connection, run_id: int, metrics: list[dict[str, Any]])
         )
 
 
-def _night_counts(connection: Connection, run_id: int, p: Publication, now: datetime) -> None:
+def _night_counts(
+    connection: Connection, run_id: int, p: Publication, now: datetime, seconds: dict[str, float]
+) -> None:
     """The night's figures in typed tables, so that no chart parses ``runs.counts``."""
     _exception_counts(connection, run_id, now)
+    if seconds:
+        rows = [{"run_id": run_id, "stage": stage, "seconds": float(s)} for stage, s in seconds.items()]
+        connection.execute(insert(RunStage), rows)
     if p.match_counts:
         connection.execute(insert(NightMatchCount), [{"run_id": run_id, **p.match_counts}])
     if p.feed_combinations:

@@ -53,6 +53,7 @@ TABLES = {
     "night_exception_counts",
     "night_match_counts",
     "night_feed_combinations",
+    "run_stages",
 }
 
 

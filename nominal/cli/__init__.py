@@ -10,6 +10,7 @@ prints the result. No rule lives here.
 - ``users``     users add | disable | enable | role | password | list | token
 - ``casework``  exceptions list | show | assign | start | resolve | dismiss | reopen | comment,
                 person show, review next, audit search, serve
+- ``oversight`` report --week, alerts check-late | test
 - ``admin``     db upgrade, config show | check
 
 Exit codes: 0 success, 1 the data failed (a feed refused, a gate failed), 2 a usage or
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, casework, decide, feeds, matching, runs, users
+from . import admin, casework, decide, feeds, matching, oversight, runs, users
 
 app = typer.Typer(
     name="nominal",
@@ -40,6 +41,8 @@ app.add_typer(casework.person_app, name="person")
 app.add_typer(casework.review_app, name="review")
 app.add_typer(casework.audit_app, name="audit")
 app.command("serve")(casework.serve)
+app.command("report")(oversight.report)
+app.add_typer(oversight.alerts_app, name="alerts")
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -22,6 +22,7 @@ class Filters(BaseModel):
     kind: str | None = None
     severity: str | None = None
     rule: str | None = None
+    field: str | None = Field(None, description="the canonical field at fault, e.g. pnc_id")
     status: list[str] = Field(default_factory=list, description="statuses (default: open, assigned, in progress)")
     assignee: str | None = Field(None, description="'me', 'none', or a user's name")
     min_age: int | None = Field(None, ge=0, description="first seen at least this many days ago")
@@ -47,6 +48,7 @@ def queue_filter(app: State, actor: CurrentActor, filters: Filters) -> QueueFilt
         kind=filters.kind,
         severity=filters.severity,
         rule=filters.rule,
+        field=filters.field,
         assignee=filters.assignee,
         min_age=filters.min_age,
         max_age=filters.max_age,

@@ -218,6 +218,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "feeds", name=op.f("pk_night_feed_combinations")),
     )
     op.create_table(
+        "run_stages",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(length=32), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_run_stages_run_id_runs")),
+        sa.PrimaryKeyConstraint("run_id", "stage", name=op.f("pk_run_stages")),
+    )
+    op.create_table(
         "night_match_counts",
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("records", sa.Integer(), nullable=False),
@@ -403,6 +411,7 @@ def downgrade() -> None:
 
     op.drop_table("user_sessions")
     op.drop_table("night_match_counts")
+    op.drop_table("run_stages")
     op.drop_table("night_feed_combinations")
     op.drop_table("night_exception_counts")
     with op.batch_alter_table("source_records", schema=None) as batch_op:
