@@ -34,6 +34,7 @@ from nominal.store.models import (
     SourceRecord,
     User,
 )
+from nominal.tables import GOLDEN_FIELDS, SOURCE_FIELDS
 from nominal.text import name_anagram, name_sound
 from nominal.vocab import OPEN_STATUSES
 
@@ -363,31 +364,8 @@ def decisions(
 
 # --- records, review pairs and persons -------------------------------------------------------------
 
-RECORD_FIELDS = (
-    "feed",
-    "source_key",
-    "person_id",
-    "pnc_id",
-    "cro_number",
-    "noms_number",
-    "crn",
-    "ni_number",
-    "forenames",
-    "surname",
-    "aliases",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "mappa_category",
-    "mappa_level",
-    "risk_level",
-    "record_updated_at",
-    "extract_date",
-    "row",
-    "raw",
-    "extra",
-)
+# a source record as the service sees it: its key, person, canonical values, row, raw and extra fields
+RECORD_FIELDS = ("feed", "source_key", "person_id", *SOURCE_FIELDS, "row", "raw", "extra")
 
 
 def _record(r: SourceRecord) -> dict[str, Any]:
@@ -447,25 +425,27 @@ def review_pair(engine: Engine, fingerprint: str) -> ReviewView | None:
     """Tonight's review pair that the review exception ``fingerprint`` asks about."""
     with session_scope(engine) as session:
         r = session.scalars(select(ReviewPair).where(ReviewPair.exception_fingerprint == fingerprint)).first()
-        if r is None:
-            return None
-        return ReviewView(
-            r.id,
-            r.run_id,
-            r.feed_a,
-            r.source_key_a,
-            r.feed_b,
-            r.source_key_b,
-            r.person_id_a,
-            r.person_id_b,
-            r.reason,
-            r.match_probability,
-            r.match_weight,
-            r.explanation,
-            list(r.evidence or []),
-            r.model_version,
-            r.exception_fingerprint,
-        )
+        return None if r is None else _review(r)
+
+
+def _review(r: ReviewPair) -> ReviewView:
+    return ReviewView(
+        r.id,
+        r.run_id,
+        r.feed_a,
+        r.source_key_a,
+        r.feed_b,
+        r.source_key_b,
+        r.person_id_a,
+        r.person_id_b,
+        r.reason,
+        r.match_probability,
+        r.match_weight,
+        r.explanation,
+        list(r.evidence or []),
+        r.model_version,
+        r.exception_fingerprint,
+    )
 
 
 def review_pairs_among(engine: Engine, keys: Sequence[tuple[str, str]]) -> list[ReviewView]:
@@ -481,26 +461,7 @@ def review_pairs_among(engine: Engine, keys: Sequence[tuple[str, str]]) -> list[
                 )
             )
         )
-        return [
-            ReviewView(
-                r.id,
-                r.run_id,
-                r.feed_a,
-                r.source_key_a,
-                r.feed_b,
-                r.source_key_b,
-                r.person_id_a,
-                r.person_id_b,
-                r.reason,
-                r.match_probability,
-                r.match_weight,
-                r.explanation,
-                list(r.evidence or []),
-                r.model_version,
-                r.exception_fingerprint,
-            )
-            for r in found
-        ]
+        return [_review(r) for r in found]
 
 
 @dataclass(frozen=True)
@@ -526,30 +487,6 @@ class PersonView:
     events: list[PersonEventView] = field(default_factory=list)
 
 
-GOLDEN = (
-    "forenames",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "pnc_id",
-    "cro_number",
-    "noms_number",
-    "crn",
-    "ni_number",
-    "postcode",
-    "address",
-    "mappa_category",
-    "mappa_level",
-    "risk_level",
-    "custody_status",
-    "supervision_status",
-    "registration_type",
-    "registration_start",
-    "notification_due",
-    "release_date",
-)
-
-
 def person(engine: Engine, person_id: str) -> PersonView | None:
     """A person's golden record and lineage, linked records, and merge/split history."""
     with session_scope(engine) as session:
@@ -562,7 +499,7 @@ def person(engine: Engine, person_id: str) -> PersonView | None:
             p.person_id,
             p.status,
             p.status_reason,
-            {name: getattr(p, name) for name in GOLDEN},
+            {name: getattr(p, name) for name in GOLDEN_FIELDS},
             lineage,
             p.first_seen_run_id,
             p.last_seen_run_id,

@@ -33,27 +33,35 @@ def nominal(url: str, *args: str, password: str | None = None, token: str | None
     return runner.invoke(app, [*args, "--db", url], input=given, env=env)
 
 
-def test_the_first_user_is_an_admin_who_then_adds_the_officers(store):
-    refused = nominal(store, "users", "add", "first.officer", "--role", "officer", stdin=f"{PASSWORD}\n{PASSWORD}\n")
-    assert refused.exit_code == 2 and "the first user must be an admin" in refused.output
-    first = nominal(store, "users", "add", "ada", "--role", "admin", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+def add_users(url: str) -> None:
+    """The first user (an admin) adds the others, signed in, as an administrator would."""
+    first = nominal(url, "users", "add", "ada", "--role", "admin", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert first.exit_code == 0, first.output
-    unsigned = nominal(store, "users", "add", "jo", "--role", "officer", stdin=f"{PASSWORD}\n{PASSWORD}\n")
-    assert unsigned.exit_code == 2 and "NOMINAL_USER_TOKEN" in unsigned.output  # no longer the first
     for name, role in (("jo", "officer"), ("sam", "supervisor"), ("vic", "viewer")):
         added = nominal(
-            store, "users", "add", name, "--role", role, "--user", "ada", stdin=f"{PASSWORD}\n{PASSWORD}\n{PASSWORD}\n"
+            url, "users", "add", name, "--role", role, "--user", "ada", stdin=f"{PASSWORD}\n{PASSWORD}\n{PASSWORD}\n"
         )
         assert added.exit_code == 0, added.output
-    wrong = nominal(store, "users", "list", "--user", "ada", password="not it at all")
+
+
+def test_the_first_user_is_an_admin_who_then_adds_the_officers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    ensure_schema(url)
+    refused = nominal(url, "users", "add", "first.officer", "--role", "officer", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert refused.exit_code == 2 and "the first user must be an admin" in refused.output
+    add_users(url)
+    unsigned = nominal(url, "users", "add", "kit", "--role", "officer", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert unsigned.exit_code == 2 and "NOMINAL_USER_TOKEN" in unsigned.output  # no longer the first
+    wrong = nominal(url, "users", "list", "--user", "ada", password="not it at all")
     assert wrong.exit_code == 2 and "name or password" in wrong.output
-    listed = nominal(store, "users", "list", "--user", "ada", password=PASSWORD)
+    listed = nominal(url, "users", "list", "--user", "ada", password=PASSWORD)
     assert listed.exit_code == 0 and "supervisor" in listed.output and PASSWORD not in listed.output
 
 
 @pytest.fixture(scope="module")
 def token(store):
     """An officer's access token (NOMINAL_USER_TOKEN), as ``nominal users token`` prints it."""
+    add_users(store)
     issued = nominal(store, "users", "token", "--user", "jo", password=PASSWORD)
     assert issued.exit_code == 0, issued.output
     return issued.output.strip().splitlines()[-1]
@@ -106,8 +114,13 @@ def test_decide_by_a_reports_reference_and_review_in_the_terminal(store, token):
 
 
 def test_the_audit_log_from_the_command_line_is_a_supervisors(store, token):
+    with ensure_schema(store).connect() as c:
+        exception_id = str(c.scalar(select(ExceptionRecord.id).order_by(ExceptionRecord.id.desc()).limit(1)))
+    assert nominal(store, "exceptions", "show", exception_id, token=token).exit_code == 0
+    assert nominal(store, "exceptions", "comment", exception_id, "--text", "see the file", token=token).exit_code == 0
     assert nominal(store, "audit", "search", token=token).exit_code == 2  # an officer may not
     rows = nominal(store, "audit", "search", "--by-user", "jo", "--json", "--user", "sam", password=PASSWORD)
     assert rows.exit_code == 0, rows.output
     actions = {json.loads(line)["action"] for line in rows.output.splitlines() if line.startswith("{")}
-    assert {"change_status", "decide", "view_exception", "comment"} <= actions
+    assert {"view_exception", "comment"} <= actions
+    assert {json.loads(line)["user_name"] for line in rows.output.splitlines() if line.startswith("{")} == {"jo"}

@@ -23,7 +23,7 @@ from nominal.triage.rules import RuleWords
 from nominal.triage.workflow import Action
 
 from .common import ConfigOpt, DbOpt, load, open_store
-from .signin import UserOpt, refusals, signed_in
+from .signin import UserOpt, working
 
 exceptions_app = typer.Typer(help="The exception queue and the work on one exception.", no_args_is_help=True)
 person_app = typer.Typer(help="A person's golden record, records and history.", no_args_is_help=True)
@@ -55,9 +55,7 @@ def list_exceptions(
     db: DbOpt = None,
 ) -> None:
     """A page of the queue, oldest first."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         wanted = exceptions.queue_filter(
             engine,
             actor,
@@ -95,9 +93,7 @@ def list_exceptions(
 @exceptions_app.command("show")
 def show(exception_id: IdArg, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """One exception: its rule in words, the record(s), its history, comments and what you may do."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         detail = exceptions.show(engine, actor, exception_id, RuleWords(cfg))
     e = detail.item
     _say(f"{e.reference}  {e.kind} / {e.rule}  ({e.severity}, {e.status}, version {e.version})")
@@ -119,9 +115,7 @@ def show(exception_id: IdArg, user: UserOpt = None, config: ConfigOpt = None, db
 def _act(
     action: Action, exception_id: int, note: str | None, assignee: str | None, user: str | None, config: Any, db: Any
 ) -> None:
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         current = exceptions.show(engine, actor, exception_id, RuleWords(cfg)).item
         done = exceptions.act(engine, actor, exception_id, current.version, action, note, assignee)
     _say(f"{done.reference}: {done.status}" + (f", assigned to {done.assignee}" if done.assignee else ""))
@@ -182,9 +176,7 @@ def comment_on(
     db: DbOpt = None,
 ) -> None:
     """Add a comment to an exception's history."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         exceptions.comment(engine, actor, exception_id, text)
     _say("comment added")
 
@@ -197,9 +189,7 @@ def person_show(
     db: DbOpt = None,
 ) -> None:
     """A person's golden record (with where each value came from), records, exceptions and history."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         p = persons.show(engine, actor, person_id)
     _say(f"{p.person_id}  {p.status}" + (f" ({p.status_reason})" if p.status_reason else ""))
     table = Table(title="golden record")
@@ -221,10 +211,8 @@ def person_show(
 @review_app.command("next")
 def review_next(user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """One match review at a time: the two records side by side, then link, do-not-link, not sure or skip."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
     skipped: list[int] = []
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (_cfg, engine, actor):
         while (found := reviews.next_review(engine, actor, skipped)) is not None:
             detail = reviews.show(engine, actor, found.id)
             _say(f"\n{found.reference}: {detail.reason.replace('_', ' ')}, probability {detail.probability:.4f}")
@@ -272,11 +260,9 @@ def audit_search(
     db: DbOpt = None,
 ) -> None:
     """Who read or changed what, when, why and from where; newest first."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
     start = dt.date.fromisoformat(since) if since else None
     end = dt.date.fromisoformat(until) if until else None
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (_cfg, engine, actor):
         rows = audit.search(engine, actor, user=by, person_id=person, since=start, until=end, limit=limit)
     if as_json:
         for r in rows:

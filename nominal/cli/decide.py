@@ -17,8 +17,8 @@ from nominal.triage.errors import InvalidInput
 from nominal.triage.reviews import Verdict
 from nominal.vocab import DecisionKind
 
-from .common import ConfigOpt, DbOpt, load, open_store
-from .signin import refusals, signed_in
+from .common import ConfigOpt, DbOpt
+from .signin import working
 
 app = typer.Typer(
     help="Record an officer's decision; matching and publish honour it on every later night.", no_args_is_help=True
@@ -57,9 +57,7 @@ def _pair(
     config: ConfigOpt,
     db: DbOpt,
 ) -> None:
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         if exception:
             row = decisions.exception_by_reference(engine, exception)
             verdict = Verdict.LINK if kind is DecisionKind.LINK else Verdict.DO_NOT_LINK
@@ -114,9 +112,7 @@ def decide_accept_value(
     db: DbOpt = None,
 ) -> None:
     """Publish this record's value of FIELD for its person, whatever the survivorship rules say."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         decision = decisions.accept_value(engine, actor, _record(record), field, value, reason)
     console.print(f"decision {decision} recorded: accept_value; the next night honours it", highlight=False)
 
@@ -132,9 +128,7 @@ def decide_dismiss(
     db: DbOpt = None,
 ) -> None:
     """Dismiss an exception: it stays dismissed while its data is unchanged, and reopens if it changes."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         row = decisions.dismiss(engine, actor, exception, reason)
     console.print(f"exception {row.reference} dismissed; the next night keeps it so while its data is unchanged")
 
@@ -148,8 +142,6 @@ def decide_withdraw(
     db: DbOpt = None,
 ) -> None:
     """Withdraw a decision (your own; a supervisor's, anyone's): later nights no longer honour it."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         decisions.withdraw(engine, actor, decision, reason)
     console.print(f"decision {decision} withdrawn; the next night no longer honours it", highlight=False)

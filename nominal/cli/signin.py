@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ from nominal.triage import auth
 from nominal.triage.actors import Actor
 from nominal.triage.errors import NotSignedIn, TriageError
 
-from .common import EXIT_DATA, EXIT_USAGE
+from .common import EXIT_DATA, EXIT_USAGE, load, open_store
 
 TOKEN_ENV = "NOMINAL_USER_TOKEN"
 ADDRESS = "cli"  # what the audit log records as where a command came from
@@ -45,6 +46,16 @@ def signed_in(engine: Engine, config: Config, user: str | None) -> Iterator[Acto
         yield signed.actor
     finally:
         auth.sign_out(engine, signed.actor)
+
+
+@contextmanager
+def working(config_path: Path | None, db: str | None, user: str | None) -> Iterator[tuple[Config, Engine, Actor]]:
+    """What an officer's command works with: the configuration, the store and who is acting; the
+    service's refusals end the command with one line."""
+    config = load(config_path)
+    engine = open_store(config, db)
+    with refusals(), signed_in(engine, config, user) as actor:
+        yield config, engine, actor
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from nominal.triage.auth import TOKEN
 from nominal.vocab import Role
 
 from .common import ConfigOpt, DbOpt, load, open_store
-from .signin import UserOpt, ask_password, refusals, signed_in
+from .signin import UserOpt, ask_password, refusals, signed_in, working
 
 app = typer.Typer(help="Who may sign in to triage, and as what.", no_args_is_help=True)
 
@@ -51,9 +51,7 @@ def add(
 @app.command("disable")
 def disable(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Disable a user: they can no longer sign in, and their sessions end at once."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         users.disable(engine, actor, name)
     console.print(f"user {name} disabled", highlight=False)
 
@@ -61,9 +59,7 @@ def disable(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt
 @app.command("enable")
 def enable(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Let a disabled user sign in again."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         users.enable(engine, actor, name)
     console.print(f"user {name} enabled", highlight=False)
 
@@ -71,9 +67,7 @@ def enable(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt 
 @app.command("role")
 def role(name: str, new_role: RoleOpt, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Change a user's role."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         changed = users.set_role(engine, actor, name, new_role)
     console.print(f"user {changed.name} is now {changed.role}", highlight=False)
 
@@ -81,9 +75,7 @@ def role(name: str, new_role: RoleOpt, user: UserOpt = None, config: ConfigOpt =
 @app.command("password")
 def password(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Set a user's password (an admin, or the user themself); their sessions end."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         users.set_password(engine, actor, name, ask_password(f"new password for {name}", confirm=True))
     console.print(f"password of {name} changed", highlight=False)
 
@@ -91,9 +83,7 @@ def password(name: str, user: UserOpt = None, config: ConfigOpt = None, db: DbOp
 @app.command("list")
 def list_users(user: UserOpt = None, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """The users, their roles and when they last signed in."""
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    with refusals(), signed_in(engine, cfg, user) as actor:
+    with working(config, db, user) as (cfg, engine, actor):
         found = users.list_users(engine, actor)
     table = Table(title="users")
     for column in ("name", "display name", "role", "active", "can sign in", "last sign-in"):
