@@ -122,18 +122,18 @@ class Graph:
     lines: list[Line] = field(default_factory=list)
 
 
-def graph(person_id: str, records: list[str], edges: list[Any], width: int = 720, height: int = 420) -> Graph:
+def graph(person_id: str, records: list[str], edges: list[Any], width: int = 880, height: int = 460) -> Graph:
     """The person in the middle, their records around it, each joined by how it was linked (with the
     model's probability where there is one); review pairs between records as dashed lines, reaching
     records of other persons on an outer ring. ``edges`` are the service's ``Edge`` (a, b, probability, how)."""
     cx, cy = width / 2, height / 2
-    inner = min(width, height) / 2 - 80
+    inner = min(width, height) / 2 - 60
     out = Graph(width, height)
     places: dict[str, tuple[float, float]] = {f"person:{person_id}": (cx, cy)}
     out.nodes.append(Node(f"person:{person_id}", cx, cy, "node-person", ["Person", person_id]))
     for i, key in enumerate(records):
         angle = -math.pi / 2 + 2 * math.pi * i / max(len(records), 1)
-        x, y = cx + inner * 1.6 * math.cos(angle), cy + inner * math.sin(angle)
+        x, y = cx + inner * 1.9 * math.cos(angle), cy + inner * math.sin(angle)
         places[key] = (round(x, 1), round(y, 1))
     outside = [k for e in edges for k in (e.a, e.b) if k not in places and not k.startswith("person:")]
     outside = list(dict.fromkeys(outside))
@@ -155,9 +155,18 @@ def graph(person_id: str, records: list[str], edges: list[Any], width: int = 720
         (x1, y1), (x2, y2) = places[e.a], places[e.b]
         review = e.how.startswith("review")
         score = f"{e.probability:.2f}" if e.probability is not None else ""
-        how = "review" if review else e.how
+        how = "review" if review else _how(e.how)
         label = f"{how} {score}".strip()
-        out.lines.append(
-            Line(x1, y1, x2, y2, "edge-review" if review else "edge-link", label, (x1 + x2) / 2, (y1 + y2) / 2 - 4)
-        )
+        at = 0.5 if review else 0.6  # a link's words nearer its record, clear of the person in the middle
+        lx, ly = x2 + (x1 - x2) * at, y2 + (y1 - y2) * at
+        out.lines.append(Line(x1, y1, x2, y2, "edge-review" if review else "edge-link", label, lx, ly + 4))
     return out
+
+
+_IDENTIFIERS = {"pnc_id": "PNC ID", "cro_number": "CRO number", "noms_number": "NOMS number", "crn": "CRN"}
+
+
+def _how(how: str) -> str:
+    """ "identifier: pnc_id" → "PNC ID"; "model" → "model"."""
+    kind, _, on = how.partition(": ")
+    return _IDENTIFIERS.get(on, on.replace("_", " ")) if kind == "identifier" and on else kind.replace("_", " ")

@@ -38,6 +38,7 @@ def _form(
         request,
         "sign_in.html",
         status=status,
+        title="Sign in",
         errors=errors,
         sign_in_token=token,
         name=name,

@@ -104,7 +104,7 @@ def queue(request: Request, who: Who, app: State) -> Response:
         who,
         errors=errors,
         title="Queue",
-        nav="queue",
+        nav="reviews" if asked.kind == ExceptionKind.MATCH_REVIEW else "queue",
         asked=asked,
         page_=found,
         rows=[(i, item_url(i)) for i in found.items],

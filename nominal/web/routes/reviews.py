@@ -69,7 +69,7 @@ def review_page(
         status=status,
         errors=errors,
         title=f"Match review {detail.item.reference}",
-        nav="queue",
+        nav="reviews",
         d=detail,
         e=detail.item,
         chart=chart,
