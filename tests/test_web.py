@@ -6,8 +6,10 @@ screenshot of every page into docs/screenshots/ (shown in the README)."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
@@ -88,7 +90,9 @@ def test_an_officer_filters_the_queue_and_links_a_review(browser, served):
     page.select_option("#f-kind", "match_review")
     page.click("button:has-text('Apply filters')")
     page.wait_for_url(re.compile(r"kind=match_review"))
-    assert re.fullmatch(r"/queue\?kind=match_review&sort=oldest", page.url.removeprefix(served.url))  # values only in the URL
+    assert re.fullmatch(
+        r"/queue\?kind=match_review&sort=oldest", page.url.removeprefix(served.url)
+    )  # values only in the URL
     first = page.locator("table.app-queue tbody tr").first
     reference = first.locator("a.app-ref").inner_text()
     assert "Match review" in first.inner_text()
@@ -240,3 +244,84 @@ def test_every_page_passes_axe_and_is_screenshot(browser, served):
     with served.engine.connect() as c:
         actions = set(c.scalars(select(AuditLog.action)))
     assert {"view_review", "view_exception", "view_person", "search", "view_audit"} <= actions
+
+
+# --- without the browser: deny by default, CSRF, the reports folder, sign-in limits -------------------
+
+PAGES_SIGNED_IN = [
+    "/",
+    "/queue",
+    "/queue/next",
+    "/exceptions/1",
+    "/reviews/next",
+    "/reviews/1",
+    "/persons/P000000001",
+    "/search",
+    "/audit",
+    "/runs",
+    "/runs/2026-11-25/reports",
+]
+
+
+@contextmanager
+def _client(served: Served, name: str | None = None):
+    """An HTTP client, signed in as ``name`` through the sign-in form (None: nobody)."""
+    with httpx.Client(base_url=served.url, follow_redirects=False) as client:
+        if name:
+            client.get("/sign-in")
+            token = client.cookies.get("nominal_sign_in")
+            signed = client.post("/sign-in", data={"name": name, "password": DEMO_PASSWORD, "csrf_token": token})
+            assert signed.status_code == 303, signed.text
+        yield client
+
+
+def test_every_page_needs_a_signed_in_user_and_every_form_its_token(served):
+    with _client(served) as anonymous:
+        for path in PAGES_SIGNED_IN:
+            response = anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/sign-in"), path
+        refused = anonymous.post("/queue/actions", data={"action": "dismiss"})
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/sign-in")
+    with _client(served, "officer") as officer:
+        review = served.first("match_review")
+        forged = officer.post(f"/reviews/{review}/decision", data={"verdict": "link", "version": 1, "reason": "x"})
+        assert forged.status_code == 403 and "security token" in forged.text  # no CSRF token: refused
+        assert decisions_on(served, review) == []
+        assert officer.get("/audit").status_code == 403  # an officer does not read the audit log
+        page = officer.get(f"/reviews/{review}")
+        assert "script-src 'self'" in page.headers["content-security-policy"] and "<script>" not in page.text
+        assert "style=" not in page.text  # no inline style anywhere (the CSP would refuse it)
+
+
+def test_reports_are_served_read_only_and_each_download_is_audited(served):
+    night = _last_night(served)
+    with _client(served, "officer") as officer:
+        for name in ("..%2Fnominal.yaml", "%2E%2E%2F%2E%2E%2Fnominal.db", "data_docs", "nominal.yaml"):
+            assert officer.get(f"/runs/{night}/reports/{name}").status_code == 404, name
+        summary = officer.get(f"/runs/{night}/reports/summary.html")
+        assert summary.status_code == 200 and summary.headers["content-security-policy"].startswith("sandbox")
+        csv = next(p.name for p in (served.config.reports_dir / night).glob("*.csv"))
+        download = officer.get(f"/runs/{night}/reports/{csv}")
+        assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+        docs = officer.get(f"/runs/{night}/data-docs/police.zip")
+        assert docs.status_code == 200 and docs.content[:2] == b"PK"
+        assert officer.post(f"/runs/{night}/reports/{csv}").status_code in (403, 405)
+    with served.engine.connect() as c:
+        exported = set(c.scalars(select(AuditLog.object_id).where(AuditLog.action == "export")))
+    assert {f"{night}/summary.html", f"{night}/{csv}", f"{night}/police"} <= exported
+
+
+def test_sign_in_pauses_after_repeated_failures_and_says_so(served):
+    with _client(served) as client:
+        client.get("/sign-in")
+        token = client.cookies.get("nominal_sign_in")
+        said = ""
+        for _ in range(7):
+            response = client.post(
+                "/sign-in", data={"name": "someone", "password": "wrong password", "csrf_token": token}
+            )
+            token = client.cookies.get("nominal_sign_in")
+            said = response.text
+        assert response.status_code == 429 and "Too many failed sign-ins" in said
+        no_token = client.post("/sign-in", data={"name": "officer", "password": DEMO_PASSWORD})
+        assert no_token.status_code == 400 and "nominal_session" not in no_token.headers.get("set-cookie", "")

@@ -95,7 +95,9 @@ def _hostile(engine: Engine) -> str:
             .limit(1)
         ).one()
         c.execute(
-            update(SourceRecord).where(SourceRecord.feed == feed, SourceRecord.source_key == key).values(surname=HOSTILE)
+            update(SourceRecord)
+            .where(SourceRecord.feed == feed, SourceRecord.source_key == key)
+            .values(surname=HOSTILE)
         )
         c.execute(update(Person).where(Person.person_id == person_id).values(surname=HOSTILE))
     return str(person_id)
@@ -114,7 +116,9 @@ def serve(folder: Path):  # type: ignore[no-untyped-def]
     engine = ensure_schema(url)
     hostile = _hostile(engine)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, config), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(engine, config), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

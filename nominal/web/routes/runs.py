@@ -69,9 +69,39 @@ def last_runs(request: Request, who: Who, app: State) -> Response:
 @router.get("/runs/{night}/reports")
 def night_reports(night: str, request: Request, who: Who, app: State) -> Response:
     found = reports.listing(reports_dir(app), who.actor, _night(night))
+    names = [f.name for f in app.config.feeds] if app.config is not None else []
     return render(
-        request, "reports.html", who, title=f"Reports for the night of {found.night:%-d %B %Y}", nav="runs", r=found
+        request,
+        "reports.html",
+        who,
+        title=f"Reports for the night of {found.night:%-d %B %Y}",
+        nav="runs",
+        r=found,
+        groups=_grouped(found.files, names),
     )
+
+
+def _grouped(files: list[reports.ReportFile], feeds: list[str]) -> list[tuple[str, list[reports.ReportFile]]]:
+    """The night's files as a page lists them: each exceptions report once, its CSV and XLSX together."""
+    groups: dict[str, list[reports.ReportFile]] = {}
+    for f in files:
+        groups.setdefault(_title(f.name, feeds), []).append(f)
+    return list(groups.items())
+
+
+def _title(name: str, feeds: list[str]) -> str:
+    stem = name.rsplit(".", 1)[0]
+    if name == "summary.html":
+        return "Summary of the night"
+    if name == "summary.json":
+        return "Summary of the night, as data (JSON)"
+    if stem.startswith("exceptions_"):
+        rest = stem.removeprefix("exceptions_")
+        for feed in [*feeds, "all_feeds"]:
+            if rest.startswith(feed + "_"):
+                kind = rest.removeprefix(feed + "_").replace("_", " ")
+                return f"Exceptions: {feed.replace('_', ' ')}, {kind}"
+    return name
 
 
 @router.get("/runs/{night}/reports/{name}")
