@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
+from nominal.config import Config
 from nominal.logs import console
 from nominal.triage import audit, exceptions, persons, reviews
 from nominal.triage.reviews import Verdict
@@ -290,12 +292,17 @@ ServePort = Annotated[int, typer.Option("--port", help="port to listen on")]
 
 def serve(config: ConfigOpt = None, db: DbOpt = None, host: ServeHost = "127.0.0.1", port: ServePort = 8000) -> None:
     """Serve the triage web app and its JSON API (uvicorn); the API's OpenAPI page is /api/docs."""
+    cfg = load(config)
+    serve_app(cfg, open_store(cfg, db), host, port)
+
+
+def serve_app(cfg: Config, engine: Engine, host: str, port: int) -> None:
+    """The web app (its pages and the JSON API under /api/) on ``host``:``port`` until Ctrl+C."""
     # the web server and its app are imported only to serve: they add half a second to every other command
     import uvicorn
 
-    from nominal.api import create_app
+    from nominal.web import create_app
 
-    cfg = load(config)
-    engine = open_store(cfg, db)
-    console.print(f"nominal triage on http://{host}:{port}/ (API: /api/docs); stop with Ctrl+C", highlight=False)
+    where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    console.print(f"nominal triage on {where} (API: {where}api/); stop with Ctrl+C", highlight=False)
     uvicorn.run(create_app(engine, cfg), host=host, port=port, log_level="info", server_header=False)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from nominal.config import SHIPPED_CONFIG, Config
 from nominal.errors import NominalError
@@ -19,6 +20,9 @@ from nominal.logs import console, setup_logging
 from nominal.store import queries, writes
 from nominal.store.db import mask_url
 from nominal.store.models import Run
+from nominal.triage import users
+from nominal.triage.actors import Actor
+from nominal.vocab import Role
 
 from .common import (
     EXIT_USAGE,
@@ -215,15 +219,37 @@ def unlock(config: ConfigOpt = None, db: DbOpt = None) -> None:
     console.print("lock cleared" if cleared else "no lock was held", highlight=False)
 
 
+# The demo's own store is made afresh each time, with these users and a password printed on the screen:
+# demo only. Its web app runs on local http, so its cookies cannot be Secure.
+DEMO_PASSWORD = "demo-only-password"
+DEMO_USERS = (
+    ("officer", "Olu Officer", Role.OFFICER),
+    ("supervisor", "Sam Supervisor", Role.SUPERVISOR),
+    ("viewer", "Vic Viewer", Role.VIEWER),
+)
+DEMO_TRIAGE = "\ntriage:\n  secure_cookies: false    # the demo serves local http; keep true behind HTTPS\n"
+
+
+def demo_users(engine: Engine) -> None:
+    """An admin (the store's first user), then an officer, a supervisor and a viewer."""
+    first = users.add_user(engine, None, "admin", "Ada Admin", Role.ADMIN, DEMO_PASSWORD)
+    admin = Actor(first.id, first.name, first.display_name, Role.ADMIN, None, "nominal demo")
+    for name, display, role in DEMO_USERS:
+        users.add_user(engine, admin, name, display, role, DEMO_PASSWORD)
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo's files go")] = Path("nominal-demo"),
     people: Annotated[int, typer.Option("--people", min=10)] = 2000,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     start_date: Annotated[str, typer.Option("--start-date")] = "2026-11-23",
+    serve: Annotated[bool, typer.Option("--serve", help="then serve the web app on the demo's data")] = False,
+    port: Annotated[int, typer.Option("--port", help="the web app's port (with --serve)")] = 8000,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Generate three nights of synthetic feeds and run them through the nightly flow."""
+    """Generate three nights of synthetic feeds, run them through the nightly flow, and add demo users
+    (officer, supervisor, viewer, admin) to open the web app with."""
     from nominal.synthetic import generate as run_generator
 
     setup_logging(verbose)
@@ -236,7 +262,7 @@ def demo(
     for night, feeds in report.as_dict()["nights"].items():
         console.print(f"   {night}: " + ", ".join(f"{feed} {info['rows']} rows" for feed, info in feeds.items()))
     config_path = directory / "nominal.yaml"  # the shipped config: its relative paths now mean the demo folder
-    config_path.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    config_path.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8") + DEMO_TRIAGE, encoding="utf-8")
     cfg = load(config_path)
     console.print(
         f"[bold]2.[/bold] three nights through the nightly flow (config {config_path}, store {cfg.db_url}) …",
@@ -249,3 +275,16 @@ def demo(
         f"truth:   {directory / 'truth'}\nstatus:  nominal status --config {config_path}",
         highlight=False,
     )
+    engine = open_store(cfg, None)
+    demo_users(engine)
+    console.print(
+        f"[bold]3.[/bold] the web app: nominal serve --config {config_path} (or nominal demo --serve), then open "
+        f"http://127.0.0.1:{port}/ and sign in as [bold]officer[/bold] with the password "
+        f"[bold]{DEMO_PASSWORD}[/bold]\n   (also supervisor, viewer and admin, same password: demo only, never "
+        "in a real store)",
+        highlight=False,
+    )
+    if serve:
+        from .casework import serve_app
+
+        serve_app(cfg, engine, "127.0.0.1", port)

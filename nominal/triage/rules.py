@@ -18,6 +18,15 @@ _FIELD = {
     "cro_number": "CRO number",
     "noms_number": "NOMS number",
 }
+# A review pair's reason as a sentence about both records (the reports' headlines speak of one record).
+_REVIEW = {
+    "match_review": "Two records may be the same person",
+    "possible_twins": (
+        "Two records may be twins (same surname and date of birth, different forenames), so they are never linked "
+        "automatically"
+    ),
+    "identifier_contradicted": "Two records share an identifier, but their other details disagree strongly",
+}
 _DELIVERY = {
     "delivery": "The feed's delivery could not be loaded tonight (missing, incomplete or malformed).",
     "row_count": "The delivery is much smaller than the feed's recent nights.",
@@ -52,6 +61,8 @@ class RuleWords:
         if kind == ExceptionKind.DISCREPANCY:
             return next((text for name, text in DESCRIPTIONS.items() if name == rule), rule)
         if kind == ExceptionKind.MATCH_REVIEW:
+            if rule in _REVIEW:
+                return f"{_REVIEW[rule]}: decide whether they are one person."
             headline = next((text for name, text in HEADLINES.items() if name == rule), "may be the same person")
             return f"Two records {headline}: decide whether they are one person."
         if kind == ExceptionKind.CONFLICT:
