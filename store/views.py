@@ -9,7 +9,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -174,7 +174,24 @@ def _uncursor(cursor: str) -> tuple[datetime, int]:
 def queue(
     engine: Engine, filters: QueueFilter, *, after: str | None = None, limit: int = 50, sort: str = "oldest"
 ) -> Page:
-    """A page of exceptions, oldest first by default; keyset paging stays fast however deep."""
+    """A page of exceptions, oldest first by default; keyset paging stays fast however deep.
+
+    PostgreSQL walks the (status, first_seen_at, id) index in order for one status, but for several it
+    reads and sorts every live exception (about 200 ms at 200,000): so one ordered query per status,
+    each of at most a page, merged here."""
+    if len(filters.statuses) <= 1:
+        return _queue_one_status(engine, filters, after, limit, sort)
+    pages = [
+        _queue_one_status(engine, replace(filters, statuses=(status,)), after, limit, sort)
+        for status in filters.statuses
+    ]
+    rows = sorted((r for p in pages for r in p.rows), key=lambda r: (r.first_seen_at, r.id), reverse=sort == "newest")
+    more = len(rows) > limit or any(p.next_cursor for p in pages)
+    rows = rows[:limit]
+    return Page(rows, _cursor(rows[-1]) if more and rows else None)
+
+
+def _queue_one_status(engine: Engine, filters: QueueFilter, after: str | None, limit: int, sort: str) -> Page:
     e = ExceptionRecord
     now = utcnow()
     query = _exception_query().where(*filters.conditions(now))

@@ -171,27 +171,11 @@ def queue(
     if not 1 <= limit <= 500:
         raise InvalidInput("a page holds 1 to 500 exceptions")
     try:
-        page = _page(engine, filters, after, limit, sort)
+        page = views.queue(engine, filters, after=after, limit=limit, sort=sort)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     now = utcnow()
     return QueuePage([item(r, now) for r in page.rows], page.next_cursor, views.queue_counts(engine, filters))
-
-
-def _page(engine: Engine, filters: QueueFilter, after: str | None, limit: int, sort: str) -> views.Page:
-    """A page of the queue. PostgreSQL walks the (status, first_seen_at, id) index in order for one
-    status, but for several it reads and sorts every live exception (about 200 ms at 200,000): so one
-    ordered query per status, each of at most a page, merged here."""
-    if len(filters.statuses) <= 1:
-        return views.queue(engine, filters, after=after, limit=limit, sort=sort)
-    pages = [
-        views.queue(engine, replace(filters, statuses=(status,)), after=after, limit=limit, sort=sort)
-        for status in filters.statuses
-    ]
-    rows = sorted((r for p in pages for r in p.rows), key=lambda r: (r.first_seen_at, r.id), reverse=sort == "newest")
-    more = len(rows) > limit or any(p.next_cursor for p in pages)
-    rows = rows[:limit]
-    return views.Page(rows, views._cursor(rows[-1]) if more and rows else None)
 
 
 @dataclass(frozen=True)
